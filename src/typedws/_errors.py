@@ -1,0 +1,76 @@
+"""The exceptions typedws raises.
+
+A flat tree under :class:`WebSocketError`, each named after whose fault it is: the peer went away
+(:class:`WebSocketDisconnect`), the application called something the connection's state forbids
+(:class:`WebSocketStateError`), the server or the application's raw ``send`` produced a malformed or
+out-of-order ASGI event (:class:`ProtocolError`), or application data did not match what was asked
+for (:class:`PayloadError`).
+
+This module is not compiled: mypyc native classes may not inherit ``RuntimeError`` or several
+bases (design.md section 6), and exceptions gain nothing from compilation.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PayloadError",
+    "ProtocolError",
+    "WebSocketDisconnect",
+    "WebSocketError",
+    "WebSocketStateError",
+]
+
+
+class WebSocketError(Exception):
+    """Base class of every error typedws raises on purpose."""
+
+
+class WebSocketDisconnect(WebSocketError):
+    """The client is gone: it sent a close frame, or the transport broke (code 1006).
+
+    ``code`` is the close code the server reported (1005 when the client gave none, 1006 when the
+    connection was lost without a close frame); ``reason`` the close reason, possibly empty.
+    """
+
+    def __init__(self, code: int = 1000, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        if self.reason:
+            return f"the client disconnected with code {self.code}: {self.reason!r}"
+        return f"the client disconnected with code {self.code}"
+
+    def __repr__(self) -> str:
+        return f"WebSocketDisconnect(code={self.code!r}, reason={self.reason!r})"
+
+
+class WebSocketStateError(WebSocketError, RuntimeError):
+    """The application made a call that the connection's current state does not allow.
+
+    For example sending before ``accept()``, receiving after the client disconnected, or sending
+    after ``close()``. The message names the state and what is allowed in it.
+    """
+
+
+class ProtocolError(WebSocketError, RuntimeError):
+    """A malformed or out-of-order ASGI event.
+
+    Raised for events from the server (``receive``) and for events the application hands to the raw
+    ``send``. The message names the event type and the offending field. The event is rejected as a
+    whole: nothing is half-sent and the connection state is unchanged.
+    """
+
+
+class PayloadError(WebSocketError, ValueError):
+    """Application data did not match what was asked for.
+
+    A text frame where bytes were expected (or the reverse), JSON or MessagePack that does not
+    decode, or a decoded value that does not match the requested type. ``frame`` keeps the raw
+    payload (``str`` or ``bytes``) for logging. The frame is consumed; the connection stays usable.
+    """
+
+    def __init__(self, message: str, frame: str | bytes | None = None) -> None:
+        super().__init__(message)
+        self.frame = frame
