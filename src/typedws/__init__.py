@@ -8,6 +8,7 @@ messages decode straight into user types (``await ws.receive_json(type=Chat)``).
 from __future__ import annotations
 
 from typedws import _websocket
+from typedws._codecs import Codec
 from typedws._errors import (
     PayloadError,
     ProtocolError,
@@ -20,6 +21,7 @@ from typedws._websocket import Mode, WebSocket
 
 __all__ = [
     "COMPILED",
+    "Codec",
     "Mode",
     "PayloadError",
     "ProtocolError",

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import Any, Final, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, overload
 
+import msgspec
 from mypy_extensions import mypyc_attr
 
-from typedws import _codecs
+from typedws._codecs import DEFAULT_CODEC, Codec, decode_json, decode_msgpack
 from typedws._errors import (
     PayloadError,
     ProtocolError,
@@ -68,6 +69,11 @@ from typedws.events import (
 from typedws.types import ASGIApp, Message, Scope
 from typedws.types import Receive as ReceiveCallable
 from typedws.types import Send as SendCallable
+
+if TYPE_CHECKING:
+    # PEP 747: lets ``type=Chat | Join`` bind T to the union (mypy 2.x supports it natively).
+    # Needed by the type checker only, so typing_extensions is not a run-time dependency.
+    from typing_extensions import TypeForm
 
 __all__ = ["Mode", "WebSocket"]
 
@@ -124,10 +130,21 @@ class WebSocket(Mapping[str, Any]):
     read-only mapping over the scope (``ws["path"]``). Every event that goes in or out is checked
     against :mod:`typedws.events` and the connection's state machine.
 
-    Raises ValueError if ``scope["type"]`` is not ``"websocket"``.
+    ``codec`` (a :class:`Codec`) sets msgspec hooks for the JSON and MessagePack methods; without
+    it the connection uses the shared hook-less codec.
+
+    Raises ValueError if ``scope["type"]`` is not ``"websocket"``, TypeError if ``codec`` is not a
+    Codec.
     """
 
-    def __init__(self, scope: Scope, receive: ReceiveCallable, send: SendCallable) -> None:
+    def __init__(
+        self,
+        scope: Scope,
+        receive: ReceiveCallable,
+        send: SendCallable,
+        *,
+        codec: Codec | None = None,
+    ) -> None:
         # Checked at run time too: a plain-Python caller may pass anything.
         scope_type = scope.get("type") if isinstance(scope, Mapping) else None  # type: ignore[redundant-expr]
         if scope_type != "websocket":
@@ -140,6 +157,11 @@ class WebSocket(Mapping[str, Any]):
         self._close_code: int | None = None
         self._close_reason: str | None = None
         self._spec: tuple[int, int] | None = None
+        if codec is None:
+            codec = DEFAULT_CODEC
+        elif not isinstance(codec, Codec):
+            raise TypeError(f"codec must be a typedws.Codec or None, got {type(codec).__name__}")
+        self._codec: Codec = codec
 
     # --- the scope as a read-only mapping ----------------------------------------------------
 
@@ -189,6 +211,11 @@ class WebSocket(Mapping[str, Any]):
     def close_reason(self) -> str | None:
         """The close reason that went with :attr:`close_code`."""
         return self._close_reason
+
+    @property
+    def codec(self) -> Codec:
+        """The :class:`Codec` (msgspec hooks and decoder cache) of the JSON/MessagePack methods."""
+        return self._codec
 
     @property
     def spec_version(self) -> tuple[int, int]:
@@ -243,13 +270,29 @@ class WebSocket(Mapping[str, Any]):
         return {"type": SEND, "bytes": payload}
 
     def _json_message(self, data: object, mode: str) -> dict[str, object]:
+        """Check, then encode: a bad mode, state or object raises before anything is sent."""
+        if mode != "text" and mode != "binary":
+            raise ValueError(_mode_problem(mode))
         self._check_send()
-        encoded = _codecs.encode_json(data)
+        encoded = self._codec.encode_json(data)
         if mode == "text":
+            # msgspec writes UTF-8 (it refuses lone surrogates), so this cannot fail.
             return {"type": SEND, "text": encoded.decode("utf-8")}
-        if mode == "binary":
-            return {"type": SEND, "bytes": encoded}
-        raise ValueError(_mode_problem(mode))
+        return {"type": SEND, "bytes": encoded}
+
+    def _msgpack_message(self, data: object) -> dict[str, object]:
+        self._check_send()
+        return {"type": SEND, "bytes": self._codec.encode_msgpack(data)}
+
+    def _json_decoder(self, mode: str, target: object) -> msgspec.json.Decoder[Any]:
+        """Before a JSON receive: check the state and mode, and get the (cached) decoder, so
+        that an unusable ``type`` raises TypeError before a message is consumed."""
+        self._check_receive(mode)
+        return self._codec.json_decoder(target)
+
+    def _msgpack_decoder(self, target: object) -> msgspec.msgpack.Decoder[Any]:
+        self._check_receive("binary")
+        return self._codec.msgpack_decoder(target)
 
     def _check_receive(self, mode: str) -> None:
         """Raise unless a data frame may be received now (and ``mode`` is valid)."""
@@ -300,19 +343,27 @@ class WebSocket(Mapping[str, Any]):
             return frame
         raise PayloadError("expected a binary frame, got a text frame", frame)
 
-    def _json_frame(self, message: object, mode: str) -> str | bytes:
+    def _json_payload(self, message: object, mode: str, decoder: msgspec.json.Decoder[Any]) -> Any:
+        """After a JSON receive: check the event, the frame kind, and decode."""
         frame = self._frame(message)
         if mode == "text":
             if isinstance(frame, str):
-                return frame
+                return decode_json(decoder, frame)
             raise PayloadError(
                 "expected JSON in a text frame, got a binary frame (use mode='binary')", frame
             )
         if isinstance(frame, bytes):
-            return frame
+            return decode_json(decoder, frame)
         raise PayloadError(
             "expected JSON in a binary frame, got a text frame (use mode='text')", frame
         )
+
+    def _msgpack_payload(self, message: object, decoder: msgspec.msgpack.Decoder[Any]) -> Any:
+        """After a MessagePack receive: check the event, the frame kind, and decode."""
+        frame = self._frame(message)
+        if isinstance(frame, bytes):
+            return decode_msgpack(decoder, frame)
+        raise PayloadError("expected MessagePack in a binary frame, got a text frame", frame)
 
     def _server_event(self, message: object) -> ReceiveEvent:
         """Check any event from the server for the raw ``receive``; return its Struct."""
@@ -558,9 +609,11 @@ class WebSocket(Mapping[str, Any]):
             raise self._lost() from None
 
     async def send_msgpack(self, data: Any) -> None:
-        """Send ``data`` encoded as MessagePack in a binary frame."""
-        self._check_send()
-        message: dict[str, object] = {"type": SEND, "bytes": _codecs.encode_msgpack(data)}
+        """Send ``data`` encoded as MessagePack in a binary frame.
+
+        TypeError naming the type if it cannot be encoded; nothing is sent then.
+        """
+        message = self._msgpack_message(data)
         try:
             await self._send(message)
         except OSError:
@@ -606,29 +659,43 @@ class WebSocket(Mapping[str, Any]):
         self._check_receive("binary")
         return self._bytes_frame(await self._receive())
 
+    # Typing of ``type=``: the first overload (no type) gives Any. ``type[T]`` matches a class
+    # for every type checker; ``TypeForm[T]`` (PEP 747) matches any other type expression --
+    # ``Chat | Join``, ``list[int]``, ``Literal["a"]``, ``Chat | None`` -- and gives exactly
+    # that type. Checkers without TypeForm support still type class arguments exactly.
+
     @overload
-    async def receive_json(self, mode: Mode = "text") -> Any: ...
+    async def receive_json(self, mode: Mode = "text", *, type: None = None) -> Any: ...
     @overload
     async def receive_json(self, mode: Mode = "text", *, type: type[T]) -> T: ...
+    @overload
+    async def receive_json(self, mode: Mode = "text", *, type: TypeForm[T]) -> T: ...
     async def receive_json(self, mode: Mode = "text", *, type: Any = None) -> Any:
         """Receive a JSON message, decoded into ``type`` if given (validated by msgspec).
 
-        PayloadError, with msgspec's message and the path of the bad field, for invalid JSON,
-        invalid UTF-8, the wrong frame kind or a value that does not match ``type``.
+        ``mode="binary"`` reads UTF-8 JSON from a binary frame. PayloadError, with msgspec's
+        message and the path of the bad field, for invalid JSON, invalid UTF-8, the wrong frame
+        kind or a value that does not match ``type``; the message is consumed and the
+        connection stays usable. TypeError (before anything is received) if msgspec cannot
+        decode into ``type``; ValueError for an unknown mode.
         """
-        self._check_receive(mode)
-        frame = self._json_frame(await self._receive(), mode)
-        return _codecs.decode_json(frame, type)
+        decoder = self._json_decoder(mode, type)
+        return self._json_payload(await self._receive(), mode, decoder)
 
     @overload
-    async def receive_msgpack(self) -> Any: ...
+    async def receive_msgpack(self, *, type: None = None) -> Any: ...
     @overload
     async def receive_msgpack(self, *, type: type[T]) -> T: ...
+    @overload
+    async def receive_msgpack(self, *, type: TypeForm[T]) -> T: ...
     async def receive_msgpack(self, *, type: Any = None) -> Any:
-        """Receive a MessagePack binary frame, decoded into ``type`` if given."""
-        self._check_receive("binary")
-        frame = self._bytes_frame(await self._receive())
-        return _codecs.decode_msgpack(frame, type)
+        """Receive a MessagePack binary frame, decoded into ``type`` if given.
+
+        PayloadError (as in :meth:`receive_json`) for a text frame, bad MessagePack or a value
+        that does not match ``type``; TypeError if msgspec cannot decode into ``type``.
+        """
+        decoder = self._msgpack_decoder(type)
+        return self._msgpack_payload(await self._receive(), decoder)
 
     # --- iterating ---------------------------------------------------------------------------
 
@@ -641,22 +708,33 @@ class WebSocket(Mapping[str, Any]):
         return BytesIterator(self)
 
     @overload
-    def iter_json(self, mode: Mode = "text") -> JSONIterator[Any]: ...
+    def iter_json(self, mode: Mode = "text", *, type: None = None) -> JSONIterator[Any]: ...
     @overload
     def iter_json(self, mode: Mode = "text", *, type: type[T]) -> JSONIterator[T]: ...
+    @overload
+    def iter_json(self, mode: Mode = "text", *, type: TypeForm[T]) -> JSONIterator[T]: ...
     def iter_json(self, mode: Mode = "text", *, type: Any = None) -> JSONIterator[Any]:
         """Iterate over JSON messages (decoded into ``type`` if given) until the client
-        disconnects. A bad message raises PayloadError out of the loop; it is not skipped."""
+        disconnects. A bad message raises PayloadError out of the loop; it is not skipped.
+
+        ValueError for an unknown mode and TypeError for an unusable ``type``, both raised here
+        rather than at the first message.
+        """
         if mode != "text" and mode != "binary":
             raise ValueError(_mode_problem(mode))
+        self._codec.json_decoder(type)
         return JSONIterator(self, mode, type)
 
     @overload
-    def iter_msgpack(self) -> MsgpackIterator[Any]: ...
+    def iter_msgpack(self, *, type: None = None) -> MsgpackIterator[Any]: ...
     @overload
     def iter_msgpack(self, *, type: type[T]) -> MsgpackIterator[T]: ...
+    @overload
+    def iter_msgpack(self, *, type: TypeForm[T]) -> MsgpackIterator[T]: ...
     def iter_msgpack(self, *, type: Any = None) -> MsgpackIterator[Any]:
-        """Iterate over MessagePack messages until the client disconnects."""
+        """Iterate over MessagePack messages until the client disconnects (PayloadError and
+        TypeError as in :meth:`iter_json`)."""
+        self._codec.msgpack_decoder(type)
         return MsgpackIterator(self, type)
 
 
