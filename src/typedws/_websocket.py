@@ -562,11 +562,12 @@ class WebSocket(Mapping[str, Any]):
         if self._app_state != CONNECTING:
             raise WebSocketStateError(app_state_problem(self._app_state, RESPONSE_START))
 
-        async def send(message: Message) -> None:
+        async def send(message: Message | SendEvent) -> None:
             # Some response classes send HTTP event names in a websocket scope; map them.
-            event_type = message.get("type")
-            if event_type == "http.response.start" or event_type == "http.response.body":
-                message = {**message, "type": "websocket." + event_type}
+            if isinstance(message, Mapping):
+                event_type = message.get("type")
+                if event_type == "http.response.start" or event_type == "http.response.body":
+                    message = {**message, "type": "websocket." + event_type}
             await self.send(message)  # type: ignore[arg-type]  # validated inside
 
         await response(self.scope, self._receive, send)
