@@ -34,6 +34,20 @@ EncHook = Callable[[Any], Any]
 DecHook = Callable[[type, Any], Any]
 
 
+def _json_decoder(target: object, dec_hook: DecHook | None) -> msgspec.json.Decoder[Any]:
+    try:
+        return msgspec.json.Decoder(target, dec_hook=dec_hook)
+    except TypeError as exc:
+        raise TypeError(f"cannot decode JSON into {target!r}: {exc}") from exc
+
+
+def _msgpack_decoder(target: object, dec_hook: DecHook | None) -> msgspec.msgpack.Decoder[Any]:
+    try:
+        return msgspec.msgpack.Decoder(target, dec_hook=dec_hook)
+    except TypeError as exc:
+        raise TypeError(f"cannot decode MessagePack into {target!r}: {exc}") from exc
+
+
 def _hook_problem(name: str, hook: object) -> str | None:
     if hook is None or callable(hook):
         return None
@@ -86,12 +100,13 @@ class Codec:
 
         Raises TypeError, naming the target, if msgspec cannot decode into it.
         """
-        decoder = self._json_decoders.get(target)
+        try:
+            decoder = self._json_decoders.get(target)
+        except TypeError:
+            # An unhashable type form (Annotated with a dict in its metadata...): not cached.
+            return _json_decoder(target, self._dec_hook)
         if decoder is None:
-            try:
-                decoder = msgspec.json.Decoder(target, dec_hook=self._dec_hook)
-            except TypeError as exc:
-                raise TypeError(f"cannot decode JSON into {target!r}: {exc}") from exc
+            decoder = _json_decoder(target, self._dec_hook)
             self._json_decoders[target] = decoder
         return decoder
 
@@ -100,12 +115,12 @@ class Codec:
 
         Raises TypeError, naming the target, if msgspec cannot decode into it.
         """
-        decoder = self._msgpack_decoders.get(target)
+        try:
+            decoder = self._msgpack_decoders.get(target)
+        except TypeError:
+            return _msgpack_decoder(target, self._dec_hook)
         if decoder is None:
-            try:
-                decoder = msgspec.msgpack.Decoder(target, dec_hook=self._dec_hook)
-            except TypeError as exc:
-                raise TypeError(f"cannot decode MessagePack into {target!r}: {exc}") from exc
+            decoder = _msgpack_decoder(target, self._dec_hook)
             self._msgpack_decoders[target] = decoder
         return decoder
 
