@@ -139,6 +139,28 @@ def test_type_forms_built_separately_share_one_decoder() -> None:
     assert codec.json_decoder(list[str]) is not codec.json_decoder(list[int])
 
 
+def test_alternating_types_each_get_their_own_decoder() -> None:
+    # The identity check on the last type asked for must never hand out another type's decoder.
+    codec = Codec()
+    union = User | None
+    targets: list[object] = [User, union, None, list[int]]
+    decoders = {target: codec.json_decoder(target) for target in targets}
+    for target in [User, union, User, None, union, list[int], None, User] * 2:
+        assert codec.json_decoder(target) is decoders[target]
+    assert decode_json(codec.json_decoder(union), "null") is None
+    assert decode_json(codec.json_decoder(User), '{"id":1,"name":"a"}') == User(1, "a")
+    with pytest.raises(PayloadError):
+        decode_json(codec.json_decoder(User), "null")
+
+
+def test_alternating_types_for_msgpack() -> None:
+    codec = Codec()
+    targets: list[object] = [User, None, list[int]]
+    decoders = {target: codec.msgpack_decoder(target) for target in targets}
+    for target in [User, None, User, list[int], list[int], None] * 2:
+        assert codec.msgpack_decoder(target) is decoders[target]
+
+
 def test_each_codec_has_its_own_decoders() -> None:
     # The cache is per (hooks, type): a decoder made with one codec's dec_hook is never handed
     # out by another codec.

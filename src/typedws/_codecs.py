@@ -7,10 +7,15 @@ Theory of operation: msgspec builds a decoder per target type, and building one 
 than decoding a small message (it walks the type and compiles a plan). A :class:`Codec` therefore
 keeps one decoder per target type in a dict keyed by the type itself (``Chat``, ``list[int]``,
 ``Chat | Join``... all hash by value), made the first time a type is asked for and reused for
-every later message. The untyped decoder sits in the same dict under the key ``None``, so the
-receive path is one dict lookup with no branch. Hooks (``enc_hook``/``dec_hook``) are fixed when
-a Codec is made, so each Codec's cache is in effect keyed by (hooks, type). Connections built
-without a codec share :data:`DEFAULT_CODEC`, whose cache lives as long as the process.
+every later message. The untyped decoder sits in the same dict under the key ``None``, so typed
+and untyped receives take the same path. Before the dict, an identity check against the
+last (type, decoder) pair: hashing a union (``Chat | Join``) builds a frozenset each time, about
+five times the cost of hashing a class, and a connection usually asks for the same type object
+over and over (a module-level alias, or the one an ``iter_json`` loop holds).
+
+Hooks (``enc_hook``/``dec_hook``) are fixed when a Codec is made, so each Codec's cache is in
+effect keyed by (hooks, type). Connections built without a codec share :data:`DEFAULT_CODEC`,
+whose cache lives as long as the process.
 
 Decoding errors become :class:`PayloadError` with msgspec's message (which names the path of the
 offending field, e.g. ``$.user.id``) and the raw frame. Compiled with mypyc: everything here is
@@ -88,6 +93,16 @@ class Codec:
         self._msgpack_decoders: dict[object, msgspec.msgpack.Decoder[Any]] = {
             None: msgspec.msgpack.Decoder(dec_hook=dec_hook)
         }
+        # The last (target, decoder) pair handed out, as one tuple so that a reader in another
+        # thread never sees the target of one pair with the decoder of another.
+        self._json_last: tuple[object, msgspec.json.Decoder[Any]] = (
+            None,
+            self._json_decoders[None],
+        )
+        self._msgpack_last: tuple[object, msgspec.msgpack.Decoder[Any]] = (
+            None,
+            self._msgpack_decoders[None],
+        )
 
     @property
     def enc_hook(self) -> EncHook | None:
@@ -107,6 +122,9 @@ class Codec:
 
         Raises TypeError, naming the target, if msgspec cannot decode into it.
         """
+        last = self._json_last
+        if last[0] is target:
+            return last[1]
         try:
             decoder = self._json_decoders.get(target)
         except TypeError:
@@ -115,6 +133,7 @@ class Codec:
         if decoder is None:
             decoder = _json_decoder(target, self._dec_hook)
             self._json_decoders[target] = decoder
+        self._json_last = (target, decoder)
         return decoder
 
     def msgpack_decoder(self, target: object) -> msgspec.msgpack.Decoder[Any]:
@@ -122,6 +141,9 @@ class Codec:
 
         Raises TypeError, naming the target, if msgspec cannot decode into it.
         """
+        last = self._msgpack_last
+        if last[0] is target:
+            return last[1]
         try:
             decoder = self._msgpack_decoders.get(target)
         except TypeError:
@@ -129,6 +151,7 @@ class Codec:
         if decoder is None:
             decoder = _msgpack_decoder(target, self._dec_hook)
             self._msgpack_decoders[target] = decoder
+        self._msgpack_last = (target, decoder)
         return decoder
 
     def encode_json(self, data: object) -> bytes:
