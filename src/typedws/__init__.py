@@ -7,7 +7,7 @@ messages decode straight into user types (``await ws.receive_json(type=Chat)``).
 
 from __future__ import annotations
 
-from typedws import _websocket
+from typedws import _connection
 from typedws._errors import (
     PayloadError,
     ProtocolError,
@@ -33,4 +33,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 #: True when the mypyc-compiled build is running (the hot modules are C extensions).
-COMPILED: bool = not _websocket.__file__.endswith(".py")
+COMPILED: bool = not _connection.__file__.endswith(".py")
