@@ -20,7 +20,7 @@ and class keywords), see design.md section 6.
 from __future__ import annotations
 
 import builtins
-from typing import Literal, TypeAlias, TypedDict, Union
+from typing import Literal, TypeAlias, TypedDict
 
 import msgspec
 
@@ -96,7 +96,8 @@ class Close(msgspec.Struct, frozen=True, tag_field="type", tag="websocket.close"
 class ResponseStart(
     msgspec.Struct, frozen=True, tag_field="type", tag="websocket.http.response.start"
 ):
-    """Start an HTTP denial response instead of accepting (``websocket.http.response`` extension)."""
+    """Start an HTTP denial response instead of accepting (needs the server's
+    ``websocket.http.response`` extension)."""
 
     status: int
     headers: list[tuple[builtins.bytes, builtins.bytes]] = []
@@ -112,9 +113,9 @@ class ResponseBody(
 
 
 #: Everything a server may send the application.
-ReceiveEvent: TypeAlias = Union[Connect, Receive, Disconnect]
+ReceiveEvent: TypeAlias = Connect | Receive | Disconnect
 #: Everything the application may send the server.
-SendEvent: TypeAlias = Union[Accept, Send, Close, ResponseStart, ResponseBody]
+SendEvent: TypeAlias = Accept | Send | Close | ResponseStart | ResponseBody
 
 
 # --- the same events as wire dicts -------------------------------------------------------------
@@ -188,8 +189,8 @@ class ResponseBodyMessage(_ResponseBodyRequired, total=False):
 
 
 #: The wire dicts a server may send the application.
-ReceiveEventDict: TypeAlias = Union[ConnectMessage, ReceiveMessage, DisconnectMessage]
+ReceiveEventDict: TypeAlias = ConnectMessage | ReceiveMessage | DisconnectMessage
 #: The wire dicts the application may send the server.
-SendEventDict: TypeAlias = Union[
-    AcceptMessage, SendMessage, CloseMessage, ResponseStartMessage, ResponseBodyMessage
-]
+SendEventDict: TypeAlias = (
+    AcceptMessage | SendMessage | CloseMessage | ResponseStartMessage | ResponseBodyMessage
+)

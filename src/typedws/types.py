@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeAlias
 
-
 __all__ = ["ASGIApp", "Message", "Receive", "Scope", "Send"]
 
 #: The connection scope: a dict the server builds once per connection.

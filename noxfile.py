@@ -1,0 +1,66 @@
+"""Automation for typedws: `nox` runs the default sessions (what CI runs); `nox -l` lists all.
+
+Sessions use uv to create environments when it is installed (much faster), else virtualenv.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "mypy", "tests", "tests_compiled"]
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+TEST_REQUIREMENTS = ["-r", "requirements/test.txt"]
+
+
+def _pytest(session: nox.Session, *, compiled: bool) -> None:
+    env = {"TYPEDWS_EXPECT_COMPILED": "1" if compiled else "0"}
+    # Run from a temporary directory: tests must import the installed package, not src/.
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        f"--rootdir={os.getcwd()}",
+        "-c",
+        os.path.join(os.getcwd(), "pyproject.toml"),
+        os.path.join(os.getcwd(), "tests"),
+        *session.posargs,
+        env=env,
+    )
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Run the test-suite against the pure-Python install (TYPEDWS_PURE=1)."""
+    session.install(*TEST_REQUIREMENTS)
+    session.install(".", env={"TYPEDWS_PURE": "1"})
+    _pytest(session, compiled=False)
+
+
+@nox.session(python=PYTHON)
+def tests_compiled(session: nox.Session) -> None:
+    """Build the mypyc-compiled wheel, install it, and run the same test-suite against it."""
+    session.install(*TEST_REQUIREMENTS)
+    session.install(".")
+    session.run("python", "-c", "import typedws, sys; sys.exit(0 if typedws.COMPILED else 1)")
+    _pytest(session, compiled=True)
+
+
+@nox.session(python=PYTHON)
+def mypy(session: nox.Session) -> None:
+    """Type-check src/ and tests/ with mypy --strict (config: mypy.ini)."""
+    session.install("mypy>=2.0", *TEST_REQUIREMENTS)
+    session.install(".", env={"TYPEDWS_PURE": "1"})
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over the whole tree."""
+    session.install("-r", "requirements/lint.txt")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")

@@ -1,0 +1,307 @@
+"""Checking ASGI events as they cross the boundary between server and application.
+
+The rules are those of :mod:`typedws.events` (the ASGI websocket spec 2.4): the type is a known
+string, required fields are present, fields have the right types, exactly one of ``bytes`` and
+``text`` is set on a data frame, codes are ints, headers are lists of byte pairs. Unknown extra
+keys are ignored, as the spec asks of receivers.
+
+They are written out by hand rather than run through ``msgspec.convert`` because this is the hot
+path and this module is compiled with mypyc: a handful of dict lookups and type checks in C cost a
+fraction of a generic conversion. The test-suite holds these checks to the msgspec schemas.
+
+Every function here is synchronous and knows nothing of the connection's state (see _state.py);
+each either returns checked data or raises with a message naming the event and the field. This
+module never logs, awaits or performs I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Final
+
+from typedws._errors import ProtocolError
+from typedws._state import (
+    ACCEPT,
+    CLOSE,
+    RECEIVE_EVENT_TYPES,
+    RESPONSE_BODY,
+    RESPONSE_START,
+    SEND,
+    SEND_EVENT_TYPES,
+)
+
+#: Header names are HTTP tokens (RFC 9110 section 5.6.2).
+_TOKEN_CHARS: Final = frozenset(
+    b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+#: Close reasons travel in a control frame, whose payload is at most 125 bytes, two of them the
+#: code (RFC 6455 section 5.5).
+MAX_CLOSE_REASON_BYTES: Final = 123
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+# --- events from the server ---------------------------------------------------------------------
+
+
+def server_event(message: object) -> tuple[str, dict[str, object]]:
+    """Check that ``message`` is an event a server may send; return its type and a dict view.
+
+    Raises ProtocolError if it is not a mapping, has no string ``type``, or its type is not a
+    websocket event a server sends (``websocket.connect``, ``.receive`` or ``.disconnect``).
+    """
+    if type(message) is dict:
+        event: dict[str, object] = message
+    elif isinstance(message, Mapping):
+        event = dict(message)
+    else:
+        raise ProtocolError(
+            f"the server sent a {_type_name(message)} where an ASGI event dict was expected"
+        )
+    event_type = event.get("type")
+    if not isinstance(event_type, str):
+        if event_type is None:
+            raise ProtocolError("the server sent an event without a 'type' field")
+        raise ProtocolError(
+            f"the server sent an event whose 'type' is a {_type_name(event_type)}, not a str"
+        )
+    if event_type not in RECEIVE_EVENT_TYPES:
+        raise ProtocolError(
+            f"the server sent an event of type {event_type!r}, which is not a websocket event "
+            "a server may send (websocket.connect, websocket.receive, websocket.disconnect)"
+        )
+    return event_type, event
+
+
+def data_frame(event: dict[str, object], event_type: str) -> str | bytes:
+    """The payload of a ``websocket.receive``/``websocket.send`` event: exactly one of its
+    ``bytes`` and ``text`` fields is set, with the right type."""
+    data = event.get("bytes")
+    text = event.get("text")
+    if text is None:
+        if type(data) is bytes:
+            return data
+        if data is None:
+            raise ProtocolError(f"{event_type} event: neither 'bytes' nor 'text' is set")
+        raise ProtocolError(
+            f"{event_type} event: field 'bytes' must be bytes, got {_type_name(data)}"
+        )
+    if data is not None:
+        raise ProtocolError(
+            f"{event_type} event: both 'bytes' and 'text' are set; exactly one must be"
+        )
+    if type(text) is str:
+        return text
+    raise ProtocolError(f"{event_type} event: field 'text' must be str, got {_type_name(text)}")
+
+
+def disconnect_fields(event: dict[str, object]) -> tuple[int, str]:
+    """``code`` (default 1005) and ``reason`` (default "") of a ``websocket.disconnect`` event."""
+    code = event.get("code", 1005)
+    if type(code) is not int:
+        # bool is an int subclass but no close code; reject anything that is not exactly int.
+        raise ProtocolError(
+            f"websocket.disconnect event: field 'code' must be int, got {_type_name(code)}"
+        )
+    reason = event.get("reason")
+    if reason is None:
+        return code, ""
+    if type(reason) is not str:
+        raise ProtocolError(
+            f"websocket.disconnect event: field 'reason' must be str, got {_type_name(reason)}"
+        )
+    return code, reason
+
+
+# --- events from the application ---------------------------------------------------------------
+
+
+def close_code_problem(code: object) -> str:
+    """Why ``code`` may not be sent in a close frame, or "" if it may (RFC 6455 section 7.4).
+
+    1004-1006 and 1015 are reserved for reporting, never sent; 1016-2999 are reserved for future
+    protocol use; 3000-4999 are for libraries and applications.
+    """
+    if type(code) is not int:
+        return f"close code must be an int, got {_type_name(code)}"
+    if 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999:
+        return ""
+    return (
+        f"close code {code} may not be sent (RFC 6455 section 7.4 allows 1000-1003, "
+        "1007-1014 and 3000-4999)"
+    )
+
+
+def close_reason_problem(reason: object) -> str:
+    """Why ``reason`` may not be sent in a close frame, or "" if it may."""
+    if reason is None:
+        return ""
+    if type(reason) is not str:
+        return f"close reason must be a str or None, got {_type_name(reason)}"
+    size = len(reason.encode("utf-8", "surrogatepass"))
+    if size > MAX_CLOSE_REASON_BYTES:
+        return (
+            f"close reason is {size} bytes in UTF-8; at most {MAX_CLOSE_REASON_BYTES} fit in a "
+            "close frame (RFC 6455 section 5.5)"
+        )
+    return ""
+
+
+def _header_bytes(value: object, what: str) -> bytes:
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        try:
+            return value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"header {what} {value!r} has characters outside latin-1; encode it first"
+            ) from None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise ValueError(f"header {what} must be bytes or str, got {_type_name(value)}")
+
+
+def header_pairs(headers: object) -> list[tuple[bytes, bytes]]:
+    """Normalise headers for ``websocket.accept`` or a denial response.
+
+    Takes a mapping (a multidict keeps its repeated keys) or an iterable of ``(name, value)``
+    pairs of bytes or str. Names are lower-cased, as ASGI requires of accept headers. Raises
+    ValueError naming the header if a name is not an HTTP token, a value holds CR, LF or NUL (the
+    classic header-injection characters), or ``sec-websocket-protocol`` is given (the server writes
+    it from ``subprotocol``).
+    """
+    if headers is None:
+        return []
+    if isinstance(headers, Mapping):
+        items: Iterable[object] = headers.items()
+    elif isinstance(headers, (str, bytes, bytearray)) or not isinstance(headers, Iterable):
+        raise ValueError(
+            "headers must be a mapping or an iterable of (name, value) pairs, "
+            f"got {_type_name(headers)}"
+        )
+    else:
+        items = headers
+    result: list[tuple[bytes, bytes]] = []
+    for item in items:
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ValueError(f"each header must be a (name, value) pair, got {item!r}")
+        name = _header_bytes(item[0], "name").lower()
+        value = _header_bytes(item[1], "value")
+        if not name or not _TOKEN_CHARS.issuperset(name):
+            raise ValueError(f"header name {name!r} is not a valid HTTP token")
+        if b"\r" in value or b"\n" in value or b"\0" in value:
+            raise ValueError(f"header {name.decode('latin-1')!r} has CR, LF or NUL in its value")
+        if name == b"sec-websocket-protocol":
+            raise ValueError(
+                "do not set the sec-websocket-protocol header; pass subprotocol= to accept()"
+            )
+        result.append((name, value))
+    return result
+
+
+def app_event(message: object) -> tuple[str, dict[str, object]]:
+    """Check an event the application hands to the raw ``send``; return (type, wire dict).
+
+    ``message`` is one of the :mod:`typedws.events` Structs or a plain dict. The wire dict is a
+    fresh dict holding only the fields of the spec, normalised (headers as lists of byte pairs).
+    Raises ProtocolError naming the event and the field.
+    """
+    if isinstance(message, Mapping):
+        event_type = message.get("type")
+        if not isinstance(event_type, str):
+            raise ProtocolError(
+                "the application sent an event without a str 'type' field "
+                f"(got {_type_name(event_type)})"
+            )
+        fields: Mapping[str, object] = message
+    else:
+        # One of the typedws.events Structs: read its tag and fields as attributes.
+        event_type = _struct_tag(message)
+        fields = {name: getattr(message, name) for name in _struct_fields(message)}
+    if event_type not in SEND_EVENT_TYPES:
+        raise ProtocolError(
+            f"the application sent an event of type {event_type!r}, which is not a websocket "
+            "event an application may send (" + ", ".join(sorted(SEND_EVENT_TYPES)) + ")"
+        )
+    if event_type == SEND:
+        payload = data_frame_from_app(fields)
+        if isinstance(payload, str):
+            return event_type, {"type": SEND, "text": payload}
+        return event_type, {"type": SEND, "bytes": payload}
+    if event_type == ACCEPT:
+        subprotocol = fields.get("subprotocol")
+        if subprotocol is not None and type(subprotocol) is not str:
+            raise ProtocolError(
+                "websocket.accept event: field 'subprotocol' must be str or None, "
+                f"got {_type_name(subprotocol)}"
+            )
+        wire: dict[str, object] = {"type": ACCEPT, "subprotocol": subprotocol}
+        wire["headers"] = _checked_headers(event_type, fields.get("headers"))
+        return event_type, wire
+    if event_type == CLOSE:
+        code = fields.get("code", 1000)
+        problem = close_code_problem(code) or close_reason_problem(fields.get("reason"))
+        if problem:
+            raise ProtocolError(f"websocket.close event: {problem}")
+        return event_type, {"type": CLOSE, "code": code, "reason": fields.get("reason")}
+    if event_type == RESPONSE_START:
+        status = fields.get("status")
+        if type(status) is not int or not 100 <= status <= 599:
+            raise ProtocolError(
+                "websocket.http.response.start event: field 'status' must be an int HTTP "
+                f"status (100-599), got {status!r}"
+            )
+        headers = _checked_headers(event_type, fields.get("headers"))
+        return event_type, {"type": RESPONSE_START, "status": status, "headers": headers}
+    # RESPONSE_BODY
+    body = fields.get("body", b"")
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise ProtocolError(
+            "websocket.http.response.body event: field 'body' must be bytes, "
+            f"got {_type_name(body)}"
+        )
+    more_body = fields.get("more_body", False)
+    if type(more_body) is not bool:
+        raise ProtocolError(
+            "websocket.http.response.body event: field 'more_body' must be bool, "
+            f"got {_type_name(more_body)}"
+        )
+    return event_type, {"type": RESPONSE_BODY, "body": bytes(body), "more_body": more_body}
+
+
+def data_frame_from_app(fields: Mapping[str, object]) -> str | bytes:
+    """The payload of a ``websocket.send`` event from the application (see :func:`data_frame`)."""
+    data = fields.get("bytes")
+    text = fields.get("text")
+    if text is None and isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(fields, dict):
+        return data_frame(fields, SEND)
+    return data_frame(dict(fields), SEND)
+
+
+def _checked_headers(event_type: str, headers: object) -> list[tuple[bytes, bytes]]:
+    try:
+        return header_pairs(headers)
+    except ValueError as exc:
+        raise ProtocolError(f"{event_type} event: field 'headers': {exc}") from None
+
+
+def _struct_tag(message: object) -> str:
+    config = getattr(message, "__struct_config__", None)
+    tag = getattr(config, "tag", None)
+    if not isinstance(tag, str):
+        raise ProtocolError(
+            f"the application sent a {_type_name(message)}; send a typedws.events Struct "
+            "or an ASGI event dict"
+        )
+    return tag
+
+
+def _struct_fields(message: object) -> tuple[str, ...]:
+    names = getattr(message, "__struct_fields__", ())
+    assert isinstance(names, tuple)
+    return names
