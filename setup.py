@@ -16,6 +16,7 @@ COMPILED_MODULES = [
     "src/typedws/_state.py",  # state enum, transition tables, the transition functions
     "src/typedws/_validate.py",  # checking incoming and outgoing ASGI events
     "src/typedws/_websocket.py",  # the WebSocket class (native class, interpreted subclasses ok)
+    "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
 ]
 
 # Modules kept out of compilation, each with its reason (see design.md section 6):
@@ -23,6 +24,8 @@ COMPILED_MODULES = [
 #   types.py     - type aliases for ASGI 3 (Scope, Receive, Send, ASGIApp)
 #   events.py    - msgspec.Struct subclasses: mypyc cannot compile the Struct metaclass
 #   _errors.py   - exception classes with RuntimeError/multiple bases cannot be native classes
+#   _url.py      - URL subclasses str: not a native class
+#   _headers.py  - Headers subclasses multidict's CIMultiDictProxy (a C class)
 
 
 def _wants_pure_build() -> bool:
