@@ -21,6 +21,7 @@ Which parts are decoded:
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any, SupportsIndex, overload
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
@@ -45,15 +46,19 @@ class _Unset(enum.Enum):
 _UNSET = _Unset.UNSET
 
 
+# urlsplit silently drops tabs and newlines and strips leading control characters (WHATWG
+# behaviour), which would make the parts disagree with the string. RFC 3986 allows none of them,
+# nor spaces, so they are refused instead.
+_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")
+
+
 def _check_characters(url: str) -> None:
-    # urlsplit silently drops tabs and newlines and strips leading control characters (WHATWG
-    # behaviour), which would make the parts disagree with the string. RFC 3986 allows none of
-    # them, nor spaces, so refuse them instead.
-    for index, char in enumerate(url):
-        if char <= " " or char == "\x7f":
-            raise ValueError(
-                f"invalid URL {url!r}: control character or space {char!r} at index {index}"
-            )
+    found = _FORBIDDEN.search(url)
+    if found is not None:
+        raise ValueError(
+            f"invalid URL {url!r}: control character or space {found.group()!r} "
+            f"at index {found.start()}"
+        )
 
 
 class URL(str):
