@@ -17,6 +17,7 @@ COMPILED_MODULES = [
     "src/typedws/_validate.py",  # checking incoming and outgoing ASGI events
     "src/typedws/_connection.py",  # connection state and the sync checks around each await
     "src/typedws/_codecs.py",  # cached msgspec encoders/decoders, payload error mapping
+    "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
 ]
 
 # Modules kept out of compilation, each with its reason (see design.md section 6):
@@ -27,6 +28,8 @@ COMPILED_MODULES = [
 #   _websocket.py - the async shell: compiled coroutines are no faster, and mypyc would replace
 #                  our argument errors with its own
 #   _compat.py   - the mypyc_attr fallback; compiled, mypyc would call its except branch unreachable
+#   _url.py      - URL subclasses str: not a native class
+#   _headers.py  - Headers subclasses multidict's CIMultiDictProxy (a C class)
 
 
 def _wants_pure_build() -> bool:

@@ -8,6 +8,7 @@ messages decode straight into user types (``await ws.receive_json(type=Chat)``).
 from __future__ import annotations
 
 from typedws import _connection
+from typedws._datastructures import Address
 from typedws._errors import (
     PayloadError,
     ProtocolError,
@@ -15,14 +16,19 @@ from typedws._errors import (
     WebSocketError,
     WebSocketStateError,
 )
+from typedws._headers import Headers
 from typedws._state import WebSocketState
+from typedws._url import URL
 from typedws._websocket import Mode, WebSocket
 
 __all__ = [
     "COMPILED",
+    "Address",
+    "Headers",
     "Mode",
     "PayloadError",
     "ProtocolError",
+    "URL",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketError",

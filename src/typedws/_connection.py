@@ -17,16 +17,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
+
+from multidict import MultiDictProxy
 
 from typedws import _codecs
 from typedws._compat import mypyc_attr
+from typedws._datastructures import (
+    Address,
+    client_from_scope,
+    cookies_from_header,
+    path_params_from_scope,
+    query_params_from_scope,
+    subprotocols_from_scope,
+    url_from_scope,
+)
 from typedws._errors import (
     PayloadError,
     ProtocolError,
     WebSocketDisconnect,
     WebSocketStateError,
 )
+from typedws._headers import Headers, headers_from_scope
 from typedws._state import (
     ACCEPT,
     CLOSE,
@@ -48,6 +60,7 @@ from typedws._state import (
     next_client_state,
     state_name,
 )
+from typedws._url import URL
 from typedws._validate import (
     app_event,
     close_code_problem,
@@ -121,6 +134,16 @@ class Connection:
         self._close_code: int | None = None
         self._close_reason: str | None = None
         self._spec: tuple[int, int] | None = None
+        # Connection data, parsed from the scope on first read and kept (None: not read yet).
+        self._url: URL | None = None
+        self._headers: Headers | None = None
+        self._query_params: MultiDictProxy[str] | None = None
+        self._path_params: dict[str, Any] | None = None
+        self._cookies: dict[str, str] | None = None
+        self._subprotocols: list[str] | None = None
+        self._state: dict[str, Any] | None = None
+        self._client: Address | None = None
+        self._client_read = False  # None is a valid client, so it needs its own flag
 
     # --- state -------------------------------------------------------------------------------
 
@@ -154,6 +177,100 @@ class Connection:
             spec = _spec_version(self.scope)
             self._spec = spec
         return spec
+
+    # --- connection data: each parsed on first read, then kept (_datastructures.py) ---------
+    # The scope is fixed for the life of the connection (ASGI: it "contains the initial
+    # connection metadata"), so a value computed once stays right. Errors in a scope field
+    # surface as ProtocolError when that property is first read, not at construction.
+
+    @property
+    def url(self) -> URL:
+        """The URL the client asked for: ``ws://host:port/root/path?query`` (see ``URL``).
+
+        Built from the scheme, the Host header (else ``server``), ``root_path``, ``path`` and
+        ``query_string``. Raises ProtocolError if one of those scope fields is malformed.
+        """
+        url = self._url
+        if url is None:
+            url = url_from_scope(self.scope)
+            self._url = url
+        return url
+
+    @property
+    def headers(self) -> Headers:
+        """The handshake headers: case-insensitive, multi-valued, read-only, latin-1 decoded;
+        ``.raw`` is the scope's list of byte pairs. Raises ProtocolError if they are malformed."""
+        headers = self._headers
+        if headers is None:
+            headers = headers_from_scope(self.scope)
+            self._headers = headers
+        return headers
+
+    @property
+    def query_params(self) -> MultiDictProxy[str]:
+        """The decoded query parameters, in order, repeats and blank values kept (read-only).
+        Raises ProtocolError if ``query_string`` is not bytes."""
+        params = self._query_params
+        if params is None:
+            params = query_params_from_scope(self.scope)
+            self._query_params = params
+        return params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """The router's ``scope["path_params"]``, or ``{}`` when no router set any."""
+        params = self._path_params
+        if params is None:
+            params = path_params_from_scope(self.scope)
+            self._path_params = params
+        return params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies of the Cookie header(s); malformed pairs are skipped, never an error."""
+        cookies = self._cookies
+        if cookies is None:
+            # HTTP/2 may split the cookie into several header fields (RFC 9113 section
+            # 8.2.3); they join back with "; ".
+            cookies = cookies_from_header("; ".join(self.headers.getall("cookie", [])))
+            self._cookies = cookies
+        return cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The client's ``Address(host, port)``, or None when the server does not give it."""
+        if not self._client_read:
+            self._client = client_from_scope(self.scope)
+            self._client_read = True
+        return self._client
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        offered = self._subprotocols
+        if offered is None:
+            offered = subprotocols_from_scope(self.scope)
+            self._subprotocols = offered
+        return offered
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The lifespan state the server copied into the scope (ASGI lifespan, "state").
+
+        When the server gives none, an empty dict kept for this connection (the scope itself
+        is not changed). Raises ProtocolError if ``scope["state"]`` is not a dict.
+        """
+        state = self._state
+        if state is None:
+            found = self.scope.get("state")
+            if found is None:
+                state = {}
+            elif isinstance(found, dict):
+                state = found
+            else:
+                raise ProtocolError(f"scope['state'] must be a dict, got {type(found).__name__}")
+            self._state = state
+        return state
 
     # --- synchronous halves: checks before, and after, each await ---------------------------
 
