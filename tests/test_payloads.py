@@ -10,7 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import re
+import sys
+import types
 import uuid
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -455,3 +459,29 @@ async def test_round_trip_property(value: object) -> None:
     assert await ws.receive_json() == value
     assert await ws.receive_json(mode="binary") == value
     assert await ws.receive_msgpack() == value
+
+
+# --- the README's Codec example runs as written ----------------------------------------------
+
+
+async def test_the_readme_codec_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    (block,) = [b for b in blocks if "async def shares_app(" in b]
+    # A real module: msgspec resolves the Struct's annotations in its module's namespace.
+    module = types.ModuleType("readme_codec_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    exec(compile(block, str(readme), "exec"), module.__dict__)
+    namespace = module.__dict__
+    server = FakeServer(
+        [
+            {"type": "websocket.connect"},
+            text('{"item":"cake","part":"3/4"}'),
+            text('{"item":"pie","part":"one half"}'),
+        ]
+    )
+    with pytest.raises(
+        PayloadError, match=r"Invalid literal for Fraction: 'one half' - at `\$\.part`"
+    ):
+        await namespace["shares_app"](server.scope, server.receive, server.send)
+    assert sent_frames(server) == ['{"item":"cake","part":"3/8"}']
