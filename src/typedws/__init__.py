@@ -17,17 +17,21 @@ from typedws._errors import (
 )
 from typedws._state import WebSocketState
 from typedws._websocket import Mode, WebSocket
+from typedws.app import Response, WebSocketApp, websocket_app
 
 __all__ = [
     "COMPILED",
     "Mode",
     "PayloadError",
     "ProtocolError",
+    "Response",
     "WebSocket",
+    "WebSocketApp",
     "WebSocketDisconnect",
     "WebSocketError",
     "WebSocketState",
     "WebSocketStateError",
+    "websocket_app",
 ]
 
 __version__ = "0.1.0"
