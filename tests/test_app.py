@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import pytest
 import uvicorn
 from fakes import CONNECT, FakeServer, make_scope, text
@@ -22,6 +23,7 @@ from typedws import (
     WebSocketState,
     websocket_app,
 )
+from typedws.events import Disconnect
 from typedws.testing import Rejected, connect
 from typedws.types import Message
 
@@ -348,3 +350,50 @@ async def test_handler_sees_disconnect_code_after_router() -> None:
     async with connect(router, "/x") as session:
         await session.close(4000, "bye")
     assert codes == [4000]
+
+
+# --- a broadcast: another task's send finds the peer gone ------------------------------------
+
+
+@pytest.mark.parametrize("raw", [False, True])
+async def test_waiting_receive_takes_disconnect_after_another_tasks_send_failed(
+    raw: bool,
+) -> None:
+    """A hub sends to this connection from another task and the server's send raises OSError
+    (the peer is gone); the server's own websocket.disconnect then reaches the receive that was
+    already waiting. It must end the loop like any disconnect, not be a ProtocolError."""
+    release = anyio.Event()
+    script: list[Message] = [CONNECT]
+
+    async def receive() -> Message:
+        if script:
+            return script.pop(0)
+        await release.wait()
+        return {"type": "websocket.disconnect", "code": 1012}
+
+    async def send(message: Message) -> None:
+        if message["type"] == "websocket.send":
+            raise ConnectionResetError("peer gone")
+
+    ws = WebSocket(make_scope(), receive, send)
+    await ws.accept()
+    seen: list[object] = []
+
+    async def reader() -> None:
+        if raw:
+            seen.append(await ws.receive())
+            return
+        try:
+            await ws.receive_text()
+        except WebSocketDisconnect as exc:
+            seen.append(exc.code)
+
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(reader)
+        await anyio.wait_all_tasks_blocked()
+        with pytest.raises(WebSocketDisconnect) as lost:
+            await ws.send_text("broadcast")
+        assert lost.value.code == 1006
+        release.set()
+    assert seen == [Disconnect(code=1012, reason="")] if raw else [1012]
+    assert ws.client_state is WebSocketState.DISCONNECTED
