@@ -23,6 +23,10 @@ COMPILED_MODULES = [
 #   types.py     - type aliases for ASGI 3 (Scope, Receive, Send, ASGIApp)
 #   events.py    - msgspec.Struct subclasses: mypyc cannot compile the Struct metaclass
 #   _errors.py   - exception classes with RuntimeError/multiple bases cannot be native classes
+#   app.py       - async glue around one handler call (compiled async def is no faster); kept
+#                  interpreted so uvicorn's inspection sees a plain async __call__ (ASGI 3)
+#   testing.py   - test-only client on anyio, an optional dependency; nothing hot
+#   demo/        - msgspec.Struct protocol classes and a demo server; nothing hot
 
 
 def _wants_pure_build() -> bool:

@@ -47,7 +47,8 @@ class ServerProcess:
         self.port = port
         self.cwd = cwd
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self._log = tempfile.TemporaryFile()
+        # Open for the server's whole life (it writes there), closed when this object goes.
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
         self.process: subprocess.Popen[bytes] | None = None
 
     def output(self) -> str:

@@ -8,13 +8,13 @@ from typing import Any
 import anyio
 import pytest
 import uvicorn
-from fakes import CONNECT, FakeServer, make_scope, text
 from lilya.apps import Lilya
 from lilya.routing import Include, WebSocketPath
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, WebSocketRoute
 
+from fakes import CONNECT, FakeServer, make_scope, text
 from typedws import (
     Response,
     WebSocket,
@@ -189,11 +189,16 @@ async def test_handler_error_reraised_by_test_client(caplog: pytest.LogCaptureFi
         if await ws.receive_text() == "crash":
             raise ZeroDivisionError("crash requested")
 
-    with caplog.at_level(logging.ERROR, logger="typedws"):
-        with pytest.raises(ZeroDivisionError, match="crash requested"):
-            async with connect(websocket_app(handler)) as session:
-                await session.send_text("crash")
-                await session.receive_text()
+    async def crash() -> None:
+        async with connect(websocket_app(handler)) as session:
+            await session.send_text("crash")
+            await session.receive_text()
+
+    with (
+        caplog.at_level(logging.ERROR, logger="typedws"),
+        pytest.raises(ZeroDivisionError, match="crash requested"),
+    ):
+        await crash()
     assert any(r.levelno == logging.ERROR for r in caplog.records)
 
 

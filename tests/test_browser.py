@@ -13,8 +13,9 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from servers import ServerProcess, free_port
 from websockets.sync.client import connect as ws_connect
+
+from servers import ServerProcess, free_port
 
 CHROMIUM = os.environ.get("TYPEDWS_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("TYPEDWS_CHROMEDRIVER", "/usr/bin/chromedriver")

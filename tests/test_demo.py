@@ -9,10 +9,10 @@ import sys
 
 import msgspec
 import pytest
-from servers import ServerProcess, free_port
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
+from servers import ServerProcess, free_port
 from typedws.demo import Hub, make_app
 from typedws.demo.__main__ import main
 from typedws.demo.protocol import Error, Joined, Left, Said, ServerMessage
@@ -123,13 +123,15 @@ async def test_page_and_not_found() -> None:
         sent.append(message)
 
     await app({"type": "http", "path": "/"}, receive_http, send)  # type: ignore[arg-type]
-    assert sent[0]["status"] == 200
-    body = sent[1]["body"]
+    start, body_event = sent
+    assert start["status"] == 200
+    body = body_event["body"]
     assert isinstance(body, bytes)
     assert b"<title>typedws chat</title>" in body
     sent.clear()
     await app({"type": "http", "path": "/nope"}, receive_http, send)  # type: ignore[arg-type]
-    assert sent[0]["status"] == 404
+    not_found, _ = sent
+    assert not_found["status"] == 404
     with pytest.raises(Rejected) as caught:
         async with connect(app, "/elsewhere"):
             pass

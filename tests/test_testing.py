@@ -302,7 +302,7 @@ async def test_timeout_waiting_for_handshake() -> None:
         await receive()
         await receive()  # never accepts: waits for an event that will not come
 
-    with pytest.raises(TimeoutError, match="accept or reject.*within 0.05 s"):
+    with pytest.raises(TimeoutError, match=r"accept or reject.*within 0\.05 s"):
         async with connect(app, timeout=0.05):
             pass
 
@@ -326,7 +326,7 @@ async def test_timeout_when_app_ignores_disconnect() -> None:
         await receive()  # the disconnect
         await receive()  # and then waits for ever
 
-    with pytest.raises(TimeoutError, match="did not return within 0.05 s"):
+    with pytest.raises(TimeoutError, match=r"did not return within 0\.05 s"):
         async with connect(app, timeout=0.05):
             pass
 
@@ -344,7 +344,7 @@ async def test_out_of_order_event_from_raw_app() -> None:
     async def app(scope: Scope, receive: ReceiveCallable, send: Send) -> None:
         await send({"type": "websocket.send", "text": "too early"})
 
-    with pytest.raises(ProtocolError, match="'websocket.send' before the handshake completed"):
+    with pytest.raises(ProtocolError, match=r"'websocket\.send' before the handshake completed"):
         async with connect(app):
             pass
 
@@ -353,7 +353,7 @@ async def test_http_event_names_are_refused_like_a_server_would() -> None:
     async def app(scope: Scope, receive: ReceiveCallable, send: Send) -> None:
         await send({"type": "http.response.start", "status": 403, "headers": []})
 
-    with pytest.raises(ProtocolError, match="http.response.start"):
+    with pytest.raises(ProtocolError, match=r"http\.response\.start"):
         async with connect(app):
             pass
 

@@ -31,7 +31,10 @@ logger: Final = logging.getLogger("typedws")
 Handler: TypeAlias = Callable[[WebSocket], Awaitable[None]]
 
 HeadersLike: TypeAlias = (
-    Mapping[str, str] | Mapping[bytes, bytes] | Iterable[tuple[str, str]] | Iterable[tuple[bytes, bytes]]
+    Mapping[str, str]
+    | Mapping[bytes, bytes]
+    | Iterable[tuple[str, str]]
+    | Iterable[tuple[bytes, bytes]]
 )
 
 #: Scope extension that asks the application to re-raise a handler's exception after handling
@@ -144,8 +147,7 @@ class WebSocketApp:
         else:
             # ASGI spec: an application should raise for a scope type it does not know.
             raise ValueError(
-                f"{self!r} serves websocket connections; it cannot handle scope type "
-                f"{scope_type!r}"
+                f"{self!r} serves websocket connections; it cannot handle scope type {scope_type!r}"
             )
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

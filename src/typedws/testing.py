@@ -126,9 +126,9 @@ class _Server:
         self.to_app, self.app_inbox = anyio.create_memory_object_stream[Message](math.inf)
         self.from_app: MemoryObjectSendStream[Message | _AppEnded]
         self.client_inbox: MemoryObjectReceiveStream[Message | _AppEnded]
-        self.from_app, self.client_inbox = anyio.create_memory_object_stream[
-            Message | _AppEnded
-        ](math.inf)
+        self.from_app, self.client_inbox = anyio.create_memory_object_stream[Message | _AppEnded](
+            math.inf
+        )
         self.app_state = _HANDSHAKE
         self.client_gone = False
         self.ended: _AppEnded | None = None
@@ -324,6 +324,8 @@ class Session:
     async def receive_json(self, mode: Mode = "text") -> Any: ...
     @overload
     async def receive_json(self, mode: Mode = "text", *, type: type[T]) -> T: ...
+    @overload  # a union or other type form (``A | B``) that is not a ``type[T]``
+    async def receive_json(self, mode: Mode = "text", *, type: Any) -> Any: ...
     async def receive_json(self, mode: Mode = "text", *, type: Any = None) -> Any:
         """The next message as JSON, decoded into ``type`` if given (PayloadError if it does
         not match, or the frame is not of the ``mode`` kind)."""
@@ -337,6 +339,8 @@ class Session:
     async def receive_msgpack(self) -> Any: ...
     @overload
     async def receive_msgpack(self, *, type: type[T]) -> T: ...
+    @overload
+    async def receive_msgpack(self, *, type: Any) -> Any: ...
     async def receive_msgpack(self, *, type: Any = None) -> Any:
         """The next message as MessagePack (binary frame), decoded into ``type`` if given."""
         return _codecs.decode_msgpack(_bytes_of(await self.receive()), type)
@@ -357,22 +361,27 @@ def _bytes_of(event: Message) -> bytes:
 
 
 def _build_scope(
-    path: str,
+    target: object,
     headers: object,
     subprotocols: Iterable[str] | None,
     query_string: bytes | str,
     denial_response: bool,
 ) -> Scope:
-    if not isinstance(path, str) or not path.startswith("/"):
-        raise ValueError(f"path must be a str starting with '/', got {path!r}")
-    path, question, query = path.partition("?")
+    # ``target`` is typed object: callers from plain Python may pass anything.
+    if not isinstance(target, str) or not target.startswith("/"):
+        raise ValueError(f"path must be a str starting with '/', got {target!r}")
+    path, question, query = target.partition("?")
     if isinstance(query_string, str):
         query_string = query_string.encode("latin-1")
     if question:
         if query_string:
-            raise ValueError("give the query either in path ('/x?a=1') or as query_string, not both")
+            raise ValueError(
+                "give the query either in path ('/x?a=1') or as query_string, not both"
+            )
         query_string = query.encode("latin-1")
-    offered = [subprotocols] if isinstance(subprotocols, str) else list(subprotocols or ())
+    offered: list[object] = (
+        [subprotocols] if isinstance(subprotocols, str) else list(subprotocols or ())
+    )
     for name in offered:
         if not isinstance(name, str) or not name or "," in name:
             raise ValueError(f"each subprotocol must be a non-empty str without commas: {name!r}")
@@ -391,7 +400,8 @@ def _build_scope(
     ]
     wire_headers.extend(extra)
     if offered:
-        wire_headers.append((b"sec-websocket-protocol", ", ".join(offered).encode("latin-1")))
+        joined = ", ".join(str(name) for name in offered)
+        wire_headers.append((b"sec-websocket-protocol", joined.encode("latin-1")))
     extensions: dict[str, object] = {RAISE_APP_EXCEPTIONS: {}}
     if denial_response:
         extensions["websocket.http.response"] = {}

@@ -20,10 +20,11 @@ from typing import Any
 import msgpack
 import msgspec
 import pytest
-from servers import ServerProcess, free_port
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
+
+from servers import ServerProcess, free_port
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT = 10.0
@@ -99,9 +100,10 @@ class Running:
         self.base = f"ws://127.0.0.1:{process.port}"
 
     def connect(self, path: str, **kwargs: Any) -> ClientConnection:
-        return ws_connect(
+        connection: ClientConnection = ws_connect(
             self.base + path, open_timeout=TIMEOUT, close_timeout=TIMEOUT, **kwargs
         )
+        return connection
 
 
 @pytest.fixture(scope="module", params=list(SERVERS))
@@ -189,7 +191,7 @@ def test_echo_msgpack(server: Running) -> None:
 
 def test_subprotocol(server: Running) -> None:
     offered = ["typedws.v1", "typedws.v2", "other"]
-    with server.connect("/subprotocol", subprotocols=offered) as connection:  # type: ignore[arg-type]
+    with server.connect("/subprotocol", subprotocols=offered) as connection:
         assert connection.subprotocol == "typedws.v2"
         assert connection.recv(timeout=TIMEOUT) == "chose typedws.v2"
 

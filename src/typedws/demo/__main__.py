@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 
@@ -26,11 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     shown = f"[{host}]" if ":" in host else host
     server = uvicorn.Server(uvicorn.Config(make_app(), host=host, port=port, log_level="info"))
     print(f"typedws chat demo: open http://{shown}:{port}/ (Ctrl-C to stop)", flush=True)
-    try:
+    # uvicorn shuts down gracefully on SIGINT, then re-raises it; by then the shutdown is done.
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:
-        # uvicorn shuts down gracefully on SIGINT, then re-raises it; the shutdown is done.
-        pass
     if not server.started:
         return 1
     print("typedws chat demo: stopped", flush=True)

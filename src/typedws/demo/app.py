@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from importlib.resources import files
-from typing import Final
+from typing import Final, cast
 
 from typedws import PayloadError, Response, WebSocket, WebSocketDisconnect, websocket_app
 from typedws.demo.hub import Hub
@@ -50,7 +50,8 @@ class ChatApp:
         try:
             while True:
                 try:
-                    message = await ws.receive_json(type=ClientMessage)
+                    # The cast gives mypy the union as a type: ``type=`` wants ``type[T]``.
+                    message = await ws.receive_json(type=cast("type[ClientMessage]", ClientMessage))
                 except PayloadError as exc:
                     # A bad message is answered, not punished with a dropped connection.
                     await ws.send_json(Error(detail=str(exc)))
