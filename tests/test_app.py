@@ -35,7 +35,7 @@ async def echo_params(ws: WebSocket) -> None:
     """Reports what a router passed in the scope."""
     await ws.accept()
     await ws.send_json(
-        {"path": ws["path"], "root_path": ws["root_path"], "path_params": ws["path_params"]}
+        {"path": ws["path"], "root_path": ws["root_path"], "path_params": ws.path_params}
     )
 
 

@@ -51,8 +51,7 @@ async def echo_msgpack(ws: WebSocket) -> None:
 
 async def subprotocol(ws: WebSocket) -> None:
     # Pick the newest version the client offers.
-    offered = ws.scope.get("subprotocols") or []
-    chosen = max((p for p in offered if p.startswith("typedws.v")), default=None)
+    chosen = max((p for p in ws.subprotocols if p.startswith("typedws.v")), default=None)
     await ws.accept(subprotocol=chosen)
     await ws.send_text(f"chose {chosen}")
     await ws.receive_text()
@@ -98,8 +97,8 @@ async def scope_info(ws: WebSocket) -> None:
         {
             "spec_version": asgi.get("spec_version", "2.0 (not given)"),
             "extensions": sorted(ws.scope.get("extensions") or {}),
-            "path": ws["path"],
-            "query_string": ws["query_string"].decode("latin-1"),
+            "path": ws.url.path,
+            "query_string": ws.url.query,
         }
     )
     await ws.receive_text()
