@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -394,3 +396,15 @@ async def test_starlette_websocket_app() -> None:
         with pytest.raises(Closed) as caught:
             await session.receive_json()
         assert caught.value.code == 4002
+
+
+# --- the README's example ------------------------------------------------------------------
+
+
+async def test_readme_testing_example_runs() -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    (block,) = [block for block in blocks if "async def shout(" in block]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, str(readme), "exec"), namespace)
+    await namespace["test_shout"]()
