@@ -21,6 +21,7 @@ from typedws._headers import Headers
 from typedws._state import WebSocketState
 from typedws._url import URL
 from typedws._websocket import Mode, WebSocket
+from typedws.app import Response, WebSocketApp, websocket_app
 
 __all__ = [
     "COMPILED",
@@ -30,12 +31,15 @@ __all__ = [
     "Mode",
     "PayloadError",
     "ProtocolError",
+    "Response",
     "URL",
     "WebSocket",
+    "WebSocketApp",
     "WebSocketDisconnect",
     "WebSocketError",
     "WebSocketState",
     "WebSocketStateError",
+    "websocket_app",
 ]
 
 __version__ = "0.1.0"

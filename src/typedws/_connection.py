@@ -136,6 +136,10 @@ class Connection:
         self._close_code: int | None = None
         self._close_reason: str | None = None
         self._spec: tuple[int, int] | None = None
+        # True after a send raised OSError: the client side is taken as DISCONNECTED, but the
+        # server's own websocket.disconnect may still reach a receive already waiting in
+        # another task (a broadcast sending to this connection); that one is expected.
+        self._disconnect_pending = False
         # Connection data, parsed from the scope on first read and kept (None: not read yet).
         self._url: URL | None = None
         self._headers: Headers | None = None
@@ -295,6 +299,7 @@ class Connection:
         """The server's send raised OSError: the peer is gone without a close frame."""
         self._client_state = DISCONNECTED
         self._app_state = DISCONNECTED
+        self._disconnect_pending = True
         self._record_close(_CONNECTION_LOST, "")
         return WebSocketDisconnect(_CONNECTION_LOST, "")
 
@@ -377,6 +382,10 @@ class Connection:
         A disconnect moves the client side to DISCONNECTED and raises WebSocketDisconnect.
         """
         event_type, event = server_event(message)
+        if event_type == DISCONNECT and self._disconnect_pending:
+            self._disconnect_pending = False
+            code, reason = disconnect_fields(event)
+            raise WebSocketDisconnect(code, reason)
         next_state = next_client_state(self._client_state, self._app_state, event_type)
         if next_state < 0:
             raise ProtocolError(
@@ -426,6 +435,10 @@ class Connection:
     def _server_event(self, message: object) -> ReceiveEvent:
         """Check any event from the server for the raw ``receive``; return its Struct."""
         event_type, event = server_event(message)
+        if event_type == DISCONNECT and self._disconnect_pending:
+            self._disconnect_pending = False
+            code, reason = disconnect_fields(event)
+            return Disconnect(code=code, reason=reason)
         next_state = next_client_state(self._client_state, self._app_state, event_type)
         if next_state < 0:
             raise ProtocolError(
