@@ -264,7 +264,7 @@ class Session:
         if mode not in ("text", "binary"):
             raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
         self._check_open("send_json")
-        encoded = _codecs.encode_json(data)
+        encoded = _codecs.DEFAULT_CODEC.encode_json(data)
         if mode == "text":
             self._deliver({"type": "websocket.receive", "text": encoded.decode("utf-8")})
         else:
@@ -273,7 +273,9 @@ class Session:
     async def send_msgpack(self, data: Any) -> None:
         """Send ``data`` as MessagePack in a binary frame."""
         self._check_open("send_msgpack")
-        self._deliver({"type": "websocket.receive", "bytes": _codecs.encode_msgpack(data)})
+        self._deliver(
+            {"type": "websocket.receive", "bytes": _codecs.DEFAULT_CODEC.encode_msgpack(data)}
+        )
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close from the client side: the application receives ``websocket.disconnect``.
@@ -331,9 +333,10 @@ class Session:
         not match, or the frame is not of the ``mode`` kind)."""
         if mode not in ("text", "binary"):
             raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
+        decoder = _codecs.DEFAULT_CODEC.json_decoder(type)
         event = await self.receive()
         frame = _text_of(event) if mode == "text" else _bytes_of(event)
-        return _codecs.decode_json(frame, type)
+        return _codecs.decode_json(decoder, frame)
 
     @overload
     async def receive_msgpack(self) -> Any: ...
@@ -343,7 +346,8 @@ class Session:
     async def receive_msgpack(self, *, type: Any) -> Any: ...
     async def receive_msgpack(self, *, type: Any = None) -> Any:
         """The next message as MessagePack (binary frame), decoded into ``type`` if given."""
-        return _codecs.decode_msgpack(_bytes_of(await self.receive()), type)
+        decoder = _codecs.DEFAULT_CODEC.msgpack_decoder(type)
+        return _codecs.decode_msgpack(decoder, _bytes_of(await self.receive()))
 
 
 def _text_of(event: Message) -> str:
