@@ -16,6 +16,7 @@ from starlette.routing import Mount, WebSocketRoute
 
 from fakes import CONNECT, FakeServer, make_scope, text
 from typedws import (
+    Codec,
     Response,
     WebSocket,
     WebSocketApp,
@@ -402,3 +403,31 @@ async def test_waiting_receive_takes_disconnect_after_another_tasks_send_failed(
         release.set()
     assert seen == [Disconnect(code=1012, reason="")] if raw else [1012]
     assert ws.client_state is WebSocketState.DISCONNECTED
+
+
+async def test_websocket_app_gives_every_connection_its_codec() -> None:
+    from decimal import Decimal
+
+    def enc_hook(obj: Any) -> Any:
+        if isinstance(obj, complex):
+            return [obj.real, obj.imag]
+        raise NotImplementedError
+
+    codec = Codec(enc_hook=enc_hook)
+    seen: list[Codec] = []
+
+    @websocket_app
+    async def plain(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.send_json(Decimal("1.5"))
+
+    async def with_hooks(ws: WebSocket) -> None:
+        seen.append(ws.codec)
+        await ws.accept()
+        await ws.send_json(1 + 2j)
+
+    async with connect(websocket_app(with_hooks, codec=codec)) as session:
+        assert await session.receive_json() == [1.0, 2.0]
+    assert seen == [codec]
+    async with connect(plain) as session:
+        assert await session.receive_json() == "1.5"

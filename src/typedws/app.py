@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Final, TypeAlias
 
+from typedws._codecs import Codec
 from typedws._errors import WebSocketDisconnect
 from typedws._state import WebSocketState
 from typedws._validate import header_pairs
@@ -121,15 +122,16 @@ class WebSocketApp:
     application (uvicorn) detect ASGI 3 (design.md section 6).
     """
 
-    __slots__ = ("__name__", "__qualname__", "handler")
+    __slots__ = ("__name__", "__qualname__", "codec", "handler")
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, *, codec: Codec | None = None) -> None:
         if not callable(handler):
             raise TypeError(
                 f"websocket_app() needs an async function taking a WebSocket, got "
                 f"{type(handler).__name__}"
             )
         self.handler: Handler = handler
+        self.codec: Codec | None = codec
         self.__name__: str = getattr(handler, "__name__", type(self).__name__)
         self.__qualname__: str = getattr(handler, "__qualname__", self.__name__)
 
@@ -151,7 +153,7 @@ class WebSocketApp:
             )
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        ws = WebSocket(scope, receive, send)
+        ws = WebSocket(scope, receive, send, codec=self.codec)
         try:
             await self.handler(ws)
         except WebSocketDisconnect as exc:
@@ -197,7 +199,7 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def websocket_app(handler: Handler) -> WebSocketApp:
+def websocket_app(handler: Handler, *, codec: Codec | None = None) -> WebSocketApp:
     """Turn ``async def handler(ws: WebSocket) -> None`` into an ASGI 3 application.
 
     Usable as a decorator. For each websocket connection the handler gets a fresh
@@ -207,6 +209,7 @@ def websocket_app(handler: Handler) -> WebSocketApp:
     A handler that raises is logged (with its traceback, logger ``"typedws"``), and the
     connection is closed with 1011 if it was accepted, or the handshake rejected (HTTP 403) if
     not. A :class:`WebSocketDisconnect` escaping the handler is the client leaving, not an error.
+    ``codec`` (msgspec hooks, see :class:`Codec`) is given to every connection's WebSocket.
     Raises TypeError if ``handler`` is not callable.
     """
-    return WebSocketApp(handler)
+    return WebSocketApp(handler, codec=codec)
