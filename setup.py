@@ -16,6 +16,7 @@ COMPILED_MODULES = [
     "src/typedws/_state.py",  # state enum, transition tables, the transition functions
     "src/typedws/_validate.py",  # checking incoming and outgoing ASGI events
     "src/typedws/_websocket.py",  # the WebSocket class (native class, interpreted subclasses ok)
+    "src/typedws/_codecs.py",  # payload encode/decode, called once per message
 ]
 
 # Modules kept out of compilation, each with its reason (see design.md section 6):
