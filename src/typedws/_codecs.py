@@ -8,6 +8,7 @@ the path of the offending field) and the raw frame. Compiled with mypyc.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
 import msgspec
@@ -21,6 +22,10 @@ _msgpack_decode_any: Final = msgspec.msgpack.Decoder().decode
 
 _json_decoders: dict[object, msgspec.json.Decoder[Any]] = {}
 _msgpack_decoders: dict[object, msgspec.msgpack.Decoder[Any]] = {}
+# The bound ``decode`` methods, per target type: on the per-message path this saves looking the
+# method up on the decoder each time (the decoders themselves stay reachable above).
+_json_decode_typed: dict[object, Callable[[str | bytes], Any]] = {}
+_msgpack_decode_typed: dict[object, Callable[[bytes], Any]] = {}
 
 
 def json_decoder(target: object) -> msgspec.json.Decoder[Any]:
@@ -29,6 +34,7 @@ def json_decoder(target: object) -> msgspec.json.Decoder[Any]:
     if decoder is None:
         decoder = msgspec.json.Decoder(target)
         _json_decoders[target] = decoder
+        _json_decode_typed[target] = decoder.decode
     return decoder
 
 
@@ -38,6 +44,7 @@ def msgpack_decoder(target: object) -> msgspec.msgpack.Decoder[Any]:
     if decoder is None:
         decoder = msgspec.msgpack.Decoder(target)
         _msgpack_decoders[target] = decoder
+        _msgpack_decode_typed[target] = decoder.decode
     return decoder
 
 
@@ -56,7 +63,10 @@ def decode_json(frame: str | bytes, target: object) -> Any:
     try:
         if target is None:
             return _json_decode_any(frame)
-        return json_decoder(target).decode(frame)
+        decode = _json_decode_typed.get(target)
+        if decode is None:
+            return json_decoder(target).decode(frame)
+        return decode(frame)
     except msgspec.ValidationError as exc:
         raise PayloadError(f"JSON message does not match the expected type: {exc}", frame) from exc
     except msgspec.DecodeError as exc:
@@ -71,7 +81,10 @@ def decode_msgpack(frame: bytes, target: object) -> Any:
     try:
         if target is None:
             return _msgpack_decode_any(frame)
-        return msgpack_decoder(target).decode(frame)
+        decode = _msgpack_decode_typed.get(target)
+        if decode is None:
+            return msgpack_decoder(target).decode(frame)
+        return decode(frame)
     except msgspec.ValidationError as exc:
         raise PayloadError(
             f"MessagePack message does not match the expected type: {exc}", frame

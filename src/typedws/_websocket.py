@@ -287,11 +287,12 @@ class WebSocket(Mapping[str, Any]):
         # Fast path for the common case, a data frame as servers build it (a plain dict): the
         # type and the state are checked here, the fields by data_frame. Anything else takes
         # the general path below, which checks the same and explains what is wrong.
-        if type(message) is dict:
-            if message.get("type") == RECEIVE and receive_allowed(
-                self._client_state, self._app_state
-            ):
-                return data_frame(message, RECEIVE)
+        if (
+            type(message) is dict
+            and message.get("type") == RECEIVE
+            and receive_allowed(self._client_state, self._app_state)
+        ):
+            return data_frame(message, RECEIVE)
         event_type, event = server_event(message)
         next_state = next_client_state(self._client_state, self._app_state, event_type)
         if next_state < 0:
