@@ -34,6 +34,7 @@ class Worker:
     def __init__(self, pure_path: str | None) -> None:
         env = dict(os.environ)
         if pure_path:
+            pure_path = os.path.abspath(pure_path)  # the worker runs in benchmarks/
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (pure_path, env.get("PYTHONPATH", "")) if p
             )
