@@ -202,8 +202,9 @@ def write_outputs(
             "## End to end: uvicorn, 50 concurrent `websockets` clients",
             "",
             f"uvicorn `{e2e['uvicorn_args']}` for every app; chat echo (~200 B text frames), "
-            f"one message in flight per client; {e2e['rounds']} rounds of {e2e['seconds']} s, "
-            "order alternating; medians. Server CPU per message is read from /proc.",
+            f"{e2e['window']} messages in flight per client; {e2e['rounds']} rounds of "
+            f"{e2e['seconds']} s, order alternating; medians. Server CPU per message is read "
+            "from /proc.",
             "",
             "| app | messages/s | ratio to raw | server CPU µs/message |",
             "|---|---:|---:|---:|",
