@@ -53,12 +53,14 @@ from typedws._state import (
     RESPONSE_BODY,
     RESPONSE_BODY_MORE,
     SEND,
+    SEND_ALLOWED,
     STATES,
     WebSocketState,
     app_state_problem,
     client_state_problem,
     next_app_state,
     next_client_state,
+    receive_allowed,
     state_name,
 )
 from typedws._url import URL
@@ -305,6 +307,9 @@ class Connection:
 
     def _check_send(self) -> None:
         """Raise unless a data frame may be sent now; the state itself does not change."""
+        # Fast path, once per message: the table folded into SEND_ALLOWED (see _state.py).
+        if SEND_ALLOWED[self._app_state] and self._client_state != DISCONNECTED:
+            return
         if next_app_state(self._app_state, SEND) < 0:
             if self._app_state == CONNECTING:
                 raise WebSocketStateError(
@@ -359,6 +364,10 @@ class Connection:
 
     def _check_receive(self, mode: str) -> None:
         """Raise unless a data frame may be received now (and ``mode`` is valid)."""
+        if (mode == "text" or mode == "binary") and receive_allowed(
+            self._client_state, self._app_state
+        ):
+            return  # the per-message fast path; the checks below explain a refusal
         if mode != "text" and mode != "binary":
             raise ValueError(mode_problem(mode))
         if self._app_state == CONNECTING or self._app_state == RESPONSE:
@@ -381,6 +390,15 @@ class Connection:
 
         A disconnect moves the client side to DISCONNECTED and raises WebSocketDisconnect.
         """
+        # Fast path for the common case, a data frame as servers build it (a plain dict): the
+        # type and the state are checked here, the fields by data_frame. Anything else takes
+        # the general path below, which checks the same and explains what is wrong.
+        if (
+            type(message) is dict
+            and message.get("type") == RECEIVE
+            and receive_allowed(self._client_state, self._app_state)
+        ):
+            return data_frame(message, RECEIVE)
         event_type, event = server_event(message)
         if event_type == DISCONNECT and self._disconnect_pending:
             self._disconnect_pending = False
