@@ -86,11 +86,10 @@ def bench(session: nox.Session) -> None:
     that the runner puts first on the path of a second worker process. Pass runner options after
     ``--`` (``nox -s bench -- --quick``).
     """
-    import shutil
-
     session.install("-r", "requirements/bench.txt")
-    session.install(".")
+    _install_typedws(session, compiled=True)
     pure = os.path.join(session.create_tmp(), "typedws-pure")
     shutil.rmtree(pure, ignore_errors=True)
-    session.install("--no-deps", "--target", pure, ".", env={"TYPEDWS_PURE": "1"})
+    shutil.rmtree("build", ignore_errors=True)
+    session.install("--no-deps", "--target", pure, ".", env=PURE)
     session.run("python", "benchmarks/run.py", "--pure-path", pure, *session.posargs)

@@ -16,6 +16,7 @@ COMPILED_MODULES = [
     "src/typedws/_state.py",  # state enum, transition tables, the transition functions
     "src/typedws/_validate.py",  # checking incoming and outgoing ASGI events
     "src/typedws/_connection.py",  # connection state and the sync checks around each await
+    "src/typedws/_websocket.py",  # the async API; native calls into Connection (see docstring)
     "src/typedws/_codecs.py",  # cached msgspec encoders/decoders, payload error mapping
     "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
 ]
@@ -25,8 +26,6 @@ COMPILED_MODULES = [
 #   types.py     - type aliases for ASGI 3 (Scope, Receive, Send, ASGIApp)
 #   events.py    - msgspec.Struct subclasses: mypyc cannot compile the Struct metaclass
 #   _errors.py   - exception classes with RuntimeError/multiple bases cannot be native classes
-#   _websocket.py - the async shell: compiled coroutines are no faster, and mypyc would replace
-#                  our argument errors with its own
 #   _compat.py   - the mypyc_attr fallback; compiled, mypyc would call its except branch unreachable
 #   _url.py      - URL subclasses str: not a native class
 #   _headers.py  - Headers subclasses multidict's CIMultiDictProxy (a C class)

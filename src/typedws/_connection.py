@@ -1,13 +1,10 @@
 """The synchronous half of a connection: its state, and the checks on each side of an await.
 
-``Connection`` is a mypyc native class. It owns the two state numbers, the close code and
-reason, and every decision: is this call allowed now, is this event well formed, what event do
-we send. It never awaits; the async shell (``WebSocket`` in _websocket.py, interpreted) calls one
-method here before each ``await`` of the server and one after. That split is where mypyc pays:
-compiled synchronous code is several times faster than interpreted, while a compiled coroutine is
-no cheaper than an interpreted one on CPython 3.11 (design.md section 6), and the interpreted
-shell keeps ordinary Python semantics for the public async methods (argument errors are ours, not
-mypyc's).
+``Connection`` is a mypyc native class and a read-only mapping over the scope. It owns the two
+state numbers, the close code and reason, the connection data parsed from the scope, and every
+decision: is this call allowed now, is this event well formed, what event do we send. It never
+awaits; ``WebSocket`` (_websocket.py) calls one method here before each ``await`` of the server and
+one after. Compiled synchronous code is where mypyc pays (design.md section 6).
 
 The rules themselves live in _state.py (which move is legal) and _validate.py (what a
 well-formed event is); this module applies them to one connection.
@@ -16,7 +13,7 @@ well-formed event is); this module applies them to one connection.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import msgspec
@@ -120,7 +117,7 @@ def mode_problem(mode: object) -> str:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Connection:
+class Connection(Mapping[str, Any]):
     """State and synchronous checks of one ASGI websocket connection (see module docstring).
 
     Raises ValueError if ``scope["type"]`` is not ``"websocket"``, TypeError if ``codec`` is
@@ -142,6 +139,9 @@ class Connection:
         # server's own websocket.disconnect may still reach a receive already waiting in
         # another task (a broadcast sending to this connection); that one is expected.
         self._disconnect_pending = False
+        # True once a send raised OSError: later sends raise WebSocketDisconnect(1006), not a
+        # state error, although both sides are DISCONNECTED by then.
+        self._transport_lost = False
         # Connection data, parsed from the scope on first read and kept (None: not read yet).
         self._url: URL | None = None
         self._headers: Headers | None = None
@@ -159,6 +159,31 @@ class Connection:
         self._codec: Codec = codec
 
     # --- state -------------------------------------------------------------------------------
+
+    # --- the scope as a read-only mapping ----------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
+
+    # Mapping would compare (and so refuse to hash) by content; a connection is itself alone.
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} path={self.scope.get('path')!r} "
+            f"client={state_name(self._client_state)} "
+            f"application={state_name(self._app_state)}>"
+        )
 
     @property
     def client_state(self) -> WebSocketState:
@@ -302,6 +327,7 @@ class Connection:
         self._client_state = DISCONNECTED
         self._app_state = DISCONNECTED
         self._disconnect_pending = True
+        self._transport_lost = True
         self._record_close(_CONNECTION_LOST, "")
         return WebSocketDisconnect(_CONNECTION_LOST, "")
 
@@ -310,6 +336,8 @@ class Connection:
         # Fast path, once per message: the table folded into SEND_ALLOWED (see _state.py).
         if SEND_ALLOWED[self._app_state] and self._client_state != DISCONNECTED:
             return
+        if self._transport_lost:
+            raise WebSocketDisconnect(self._close_code or 1006, self._close_reason or "")
         if next_app_state(self._app_state, SEND) < 0:
             if self._app_state == CONNECTING:
                 raise WebSocketStateError(
@@ -583,6 +611,8 @@ class Connection:
         return wire
 
     def _check_send_raw(self) -> None:
+        if self._transport_lost:
+            raise WebSocketDisconnect(self._close_code or 1006, self._close_reason or "")
         if next_app_state(self._app_state, SEND) < 0:
             raise ProtocolError(app_state_problem(self._app_state, SEND))
         if self._client_state == DISCONNECTED:
