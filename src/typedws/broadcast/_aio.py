@@ -1,0 +1,86 @@
+"""The two async primitives the broadcast layer needs, for asyncio and for trio.
+
+typedws has no async-library dependency (no anyio at run time), and the memory backend and
+``forward`` should run wherever ``WebSocket`` runs. Both need only an event (a subscriber waits
+for the hub to push) and a race of two tasks (``forward`` sends while it watches for the
+client leaving). Each is a few lines per library; the running library is found the way sniffio
+does it, without importing trio unless asyncio is not running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+__all__ = ["Event", "new_event", "race", "running_asyncio"]
+
+
+class Event(Protocol):
+    def set(self) -> None: ...
+    async def wait(self) -> object: ...
+
+
+def running_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def new_event() -> Event:
+    """A one-shot event of the running async library (asyncio or trio)."""
+    if running_asyncio():
+        return asyncio.Event()
+    import trio  # only when asyncio is not running: trio is not a dependency
+
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        raise RuntimeError("typedws.broadcast needs a running asyncio or trio event loop") from None
+    event: Event = trio.Event()
+    return event
+
+
+async def race(first: Callable[[], Awaitable[None]], second: Callable[[], Awaitable[None]]) -> None:
+    """Run both until either returns or raises; cancel the other; re-raise what the first raised."""
+    if running_asyncio():
+        await _race_asyncio(first, second)
+    else:
+        await _race_trio(first, second)
+
+
+async def _race_asyncio(
+    first: Callable[[], Awaitable[None]], second: Callable[[], Awaitable[None]]
+) -> None:
+    async def call(fn: Callable[[], Awaitable[None]]) -> None:
+        await fn()
+
+    tasks = [asyncio.ensure_future(call(first)), asyncio.ensure_future(call(second))]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        if task in done and not task.cancelled():
+            exc = task.exception()
+            if exc is not None:
+                raise exc
+
+
+async def _race_trio(
+    first: Callable[[], Awaitable[None]], second: Callable[[], Awaitable[None]]
+) -> None:
+    import trio
+
+    async with trio.open_nursery() as nursery:
+
+        async def call(fn: Callable[[], Awaitable[None]]) -> None:
+            await fn()
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(call, first)
+        nursery.start_soon(call, second)
