@@ -76,11 +76,19 @@ async def _race_trio(
 ) -> None:
     import trio
 
+    # Errors are carried out of the nursery by hand: trio would wrap them in an ExceptionGroup
+    # (strict exception groups), and the caller expects the error itself, as under asyncio.
+    failure: list[BaseException] = []
     async with trio.open_nursery() as nursery:
 
         async def call(fn: Callable[[], Awaitable[None]]) -> None:
-            await fn()
+            try:
+                await fn()
+            except Exception as exc:
+                failure.append(exc)
             nursery.cancel_scope.cancel()
 
         nursery.start_soon(call, first)
         nursery.start_soon(call, second)
+    if failure:
+        raise failure[0]

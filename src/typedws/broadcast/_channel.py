@@ -9,6 +9,7 @@ Not compiled: the work here is done inside msgspec, so mypyc would only add a la
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Generic, Literal, TypeVar, overload
 
 import msgspec
@@ -39,14 +40,17 @@ class Channel(Generic[T]):
 
     __slots__ = ("_decoder", "_encoder", "codec", "name", "type")
 
+    # (``type`` shadows the builtin inside this class: annotations spell ``builtins.type``.)
     name: str
     type: Any
     codec: Codec
 
     @overload
-    def __init__(self: Channel[T], name: str, type: type[T], *, codec: Codec = "json") -> None: ...
+    def __init__(
+        self: Channel[T], name: str, type: builtins.type[T], *, codec: Codec = "json"
+    ) -> None: ...
     @overload
-    def __init__(self: Channel[Any], name: str, type: Any, *, codec: Codec = "json") -> None: ...
+    def __init__(self, name: str, type: Any, *, codec: Codec = "json") -> None: ...
 
     def __init__(self, name: str, type: Any, *, codec: Codec = "json") -> None:
         if not isinstance(name, str):

@@ -14,21 +14,26 @@ from ._hub import Hub, SubQueue, now_ms, parse_id
 
 __all__ = ["MemoryBackend"]
 
+# The last epoch given to a hub in this process: epochs stay distinct across Broadcast instances
+# created within the same millisecond, so an id of one never passes for an id of another.
+_last_epoch = 0
+
+
+def _new_epoch() -> int:
+    global _last_epoch
+    _last_epoch = max(now_ms(), _last_epoch + 1)
+    return _last_epoch
+
 
 class MemoryBackend(Backend):
     def __init__(self, retention: int) -> None:
         self.retention = retention
         self.hubs: dict[str, Hub] = {}
-        self._last_epoch = 0
 
     def _hub(self, name: str) -> Hub:
         hub = self.hubs.get(name)
         if hub is None:
-            # Distinct epochs even for hubs created within the same millisecond, so ids from one
-            # Broadcast's channel never look like ids of another history with the same epoch.
-            epoch = max(now_ms(), self._last_epoch + 1)
-            self._last_epoch = epoch
-            hub = self.hubs[name] = Hub(name, self.retention, epoch)
+            hub = self.hubs[name] = Hub(name, self.retention, _new_epoch())
         return hub
 
     async def connect(self) -> None:
