@@ -32,12 +32,13 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ._aio import running_asyncio
 from ._backend import Backend, Fetch
 from ._hub import Entry, Hub, SubQueue, parse_id
-from ._types import BroadcastUnavailable
+from ._types import BroadcastError, BroadcastUnavailable
 
 __all__ = ["RedisBackend"]
 
@@ -168,6 +169,11 @@ class RedisBackend(Backend):
             raise BroadcastUnavailable(
                 f"cannot publish to channel {name!r}: Redis at {_redact(self.url)} is "
                 f"unreachable ({exc}); the message was not stored"
+            ) from exc
+        except ResponseError as exc:
+            raise BroadcastError(
+                f"Redis refused the message for channel {name!r}: {exc} (the stream "
+                f"{self.stream_key(name)!r} must be written by typedws only)"
             ) from exc
         return _str(result)
 
