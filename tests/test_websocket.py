@@ -149,9 +149,9 @@ async def test_accept_when_the_server_sends_data_before_connect() -> None:
 async def test_accept_headers_left_out_for_a_spec_2_0_server(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from typedws import _websocket
+    from typedws import _connection
 
-    _websocket._downgrade_logged.clear()
+    _connection._downgrade_logged.clear()
     server = FakeServer([CONNECT], make_scope(spec_version="2.0"))
     ws = server.websocket()
     with caplog.at_level(logging.WARNING, logger="typedws"):
