@@ -18,6 +18,7 @@ COMPILED_MODULES = [
     "src/typedws/_connection.py",  # connection state and the sync checks around each await
     "src/typedws/_codecs.py",  # cached msgspec encoders/decoders, payload error mapping
     "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
+    "src/typedws/broadcast/_hub.py",  # broadcast: message ids, fan-out, subscriber queues, gaps
 ]
 
 # Modules kept out of compilation, each with its reason (see design.md section 6):
@@ -30,6 +31,8 @@ COMPILED_MODULES = [
 #   _compat.py   - the mypyc_attr fallback; compiled, mypyc would call its except branch unreachable
 #   _url.py      - URL subclasses str: not a native class
 #   _headers.py  - Headers subclasses multidict's CIMultiDictProxy (a C class)
+#   broadcast/ (all but _hub.py) - async shells over Redis, the event loop and msgspec: awaiting
+#                  gains nothing from mypyc; _types.py holds Structs and multi-base exceptions
 
 
 def _wants_pure_build() -> bool:
