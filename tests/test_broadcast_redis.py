@@ -201,6 +201,20 @@ async def test_foreign_writes_to_the_stream_are_reported(prefix: str, broadcast:
         assert await take(sub, 1) == [1]
 
 
+async def test_closing_leaves_no_reader_task_behind(redis_server: RedisServer, prefix: str) -> None:
+    before = asyncio.all_tasks()
+    bc = Broadcast(redis_server.url, prefix=prefix)
+    await bc.connect()
+    async with bc.subscribe(NUMBERS):  # its reader stops when it leaves...
+        pass
+    sub = bc.subscribe(NUMBERS)
+    await sub.__aenter__()  # ...and this one's when the Broadcast closes
+    with anyio.fail_after(2):  # closing does not wait out a blocked XREAD (5 s)
+        await bc.disconnect()
+    assert asyncio.all_tasks() - before == set()
+    assert [item async for item in sub] == []  # the subscription ended with the Broadcast
+
+
 # -- slow subscribers ---------------------------------------------------------------------------
 
 

@@ -112,11 +112,23 @@ def _xread_rows(reply: Any) -> list[Any]:
 
 
 class _Reader:
+    """A channel's reader task and its hub, while listed in ``RedisBackend.readers``.
+
+    The task also ends when it finds itself no longer listed there, in case a cancellation is
+    lost inside redis-py (seen with redis-py 8: a cancelled blocking read surfaced as a
+    ConnectionError instead of CancelledError when the pool was closed meanwhile).
+    """
+
     __slots__ = ("hub", "task")
 
-    def __init__(self, hub: Hub, task: asyncio.Task[None]) -> None:
+    def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self.task = task
+        self.task: asyncio.Task[None] | None = None
+
+    def stop(self) -> asyncio.Task[None] | None:
+        if self.task is not None:
+            self.task.cancel()
+        return self.task
 
 
 class RedisBackend(Backend):
@@ -125,6 +137,8 @@ class RedisBackend(Backend):
         self.retention = retention
         self.prefix = prefix
         self.readers: dict[str, _Reader] = {}
+        # Reader tasks stopped when their last subscriber left, awaited on disconnect.
+        self._stopping: set[asyncio.Task[None]] = set()
         self._open_lock: asyncio.Lock | None = None
         # Our own backoff does the retrying; redis-py's would only delay a clear error.
         self.client: aioredis.Redis = aioredis.Redis.from_url(
@@ -153,12 +167,17 @@ class RedisBackend(Backend):
             ) from exc
 
     async def disconnect(self) -> None:
-        readers = list(self.readers.values())
+        tasks = self._stopping
+        for reader in self.readers.values():
+            task = reader.stop()
+            if task is not None:
+                tasks.add(task)
         self.readers.clear()
-        for reader in readers:
-            reader.task.cancel()
-        await asyncio.gather(*(r.task for r in readers), return_exceptions=True)
+        self._stopping = set()
+        # Closing the pool first also ends reads whose cancellation redis-py is still sitting
+        # on (see _Reader); the tasks then find themselves unlisted and return.
         await self.client.aclose()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def publish(self, name: str, payload: bytes) -> str:
         try:
@@ -200,8 +219,8 @@ class RedisBackend(Backend):
                 ) from exc
             hub = Hub(name, 0, 0 if head is None else head[0])
             hub.cursor = "0-0" if head is None else f"{head[0]}-{head[1]}"
-            task = asyncio.ensure_future(self._follow(hub))
-            self.readers[name] = _Reader(hub, task)
+            reader = self.readers[name] = _Reader(hub)
+            reader.task = asyncio.ensure_future(self._follow(reader))
             return hub
 
     async def attach(self, name: str, queue: SubQueue, last_id: str | None) -> Fetch | None:
@@ -231,7 +250,10 @@ class RedisBackend(Backend):
         reader.hub.unregister(queue)
         if not reader.hub.subscribers:
             del self.readers[name]
-            reader.task.cancel()
+            task = reader.stop()
+            if task is not None:
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
 
     def refill(self, name: str, queue: SubQueue) -> Fetch | None:
         queue.overflowed = False
@@ -268,12 +290,13 @@ class RedisBackend(Backend):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, BACKOFF_MAX)
 
-    async def _follow(self, hub: Hub) -> None:
-        """The reader task: XREAD the stream after ``hub.cursor`` and push into the hub, forever."""
+    async def _follow(self, reader: _Reader) -> None:
+        """The reader task: XREAD the stream after ``hub.cursor`` and push into the hub."""
+        hub = reader.hub
         key = self.stream_key(hub.name)
         delay = BACKOFF_FIRST
         lost = False
-        while True:
+        while self.readers.get(hub.name) is reader:
             try:
                 if lost:
                     await self._recover(hub)
@@ -283,6 +306,8 @@ class RedisBackend(Backend):
                     lost = False
                 reply = await self.client.xread({key: hub.cursor}, count=BATCH, block=BLOCK_MS)
             except _CONNECTION_ERRORS as exc:
+                if self.readers.get(hub.name) is not reader:
+                    return
                 if not lost:
                     logger.warning("channel %r: lost Redis (%s); reconnecting", hub.name, exc)
                 lost = True
