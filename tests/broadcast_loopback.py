@@ -36,6 +36,11 @@ class Loopback:
             raise self.send_error
         await self._from_app.send(message)
 
+    async def connecting(self) -> WebSocket:
+        """The application's side, with the client's connect event queued (not yet accepted)."""
+        await self._to_app.send(CONNECT)
+        return WebSocket(make_scope(), self._receive, self._send)
+
     async def accepted(self) -> WebSocket:
         """The application's side, after a completed handshake."""
         ws = WebSocket(make_scope(), self._receive, self._send)

@@ -3,6 +3,8 @@ forward; hypothesis properties of ordering and resume. Every test runs under asy
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
@@ -489,3 +491,30 @@ async def test_property_resume(total: int, retention: int, data: st.DataObject) 
     expected += list(range(max(position + 1, first_kept), total + 1))
     assert items == expected
     check_stream(items, position)
+
+
+# -- the README's example -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # the example uses asyncio.ensure_future
+async def test_the_readme_chat_example_runs_as_written(anyio_backend: str) -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    (block,) = [b for b in blocks if "broadcast.forward(" in b]
+    namespace: dict[str, Any] = {}
+    exec(compile(block, str(readme), "exec"), namespace)
+    bc = namespace["broadcast"]
+    client = Loopback()
+    await bc.connect()
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(namespace["chat"], await client.connecting())
+            assert (await client.next_event())["type"] == "websocket.accept"
+            await anyio.wait_all_tasks_blocked()
+            await client.client_sends('{"user": "ann", "text": "hi"}')
+            frame = msgspec.json.decode(await client.next_frame())
+            assert frame["type"] == "message"
+            assert frame["data"] == {"user": "ann", "text": "hi"}
+            await client.client_disconnects()
+    finally:
+        await bc.disconnect()
