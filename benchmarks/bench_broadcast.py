@@ -30,7 +30,7 @@ from contextlib import asynccontextmanager, contextmanager
 import msgspec
 
 import typedws
-from typedws.broadcast import Broadcast, Channel
+from typedws.broadcast import Broadcast, Channel, Subscription
 
 
 class Chat(msgspec.Struct):
@@ -52,9 +52,9 @@ async def fan_out(url: str, messages: int, subscribers: int) -> float:
         publisher = sub_side if url.startswith("memory") else Broadcast(url)
         async with _entered(publisher, sub_side) as pub_side:
 
-            async def consume(sub: object) -> None:
+            async def consume(sub: Subscription[Chat]) -> None:
                 count = 0
-                async for _ in sub:  # type: ignore[attr-defined]
+                async for _ in sub:
                     count += 1
                     if count == messages:
                         return
@@ -117,8 +117,11 @@ def redis_server() -> Iterator[str | None]:
     port = _free_port()
     with tempfile.TemporaryDirectory() as workdir:
         process = subprocess.Popen(
-            [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", workdir],
+            [
+                executable,
+                *("--port", str(port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", workdir),
+            ],
             stdout=subprocess.DEVNULL,
         )
         try:
@@ -166,10 +169,10 @@ async def main(messages: int, subscribers: int, samples: int) -> None:
             )
     header = ("backend", "msgs/s published", "deliveries/s", "latency p50 µs", "latency p99 µs")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-+-".join("-" * w for w in widths))
     for row in rows:
-        print(" | ".join(c.rjust(w) for c, w in zip(row, widths)))
+        print(" | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     if "redis" in lat:
         added_p50 = statistics.median(lat["redis"]) - statistics.median(lat["memory"])
         added_p99 = percentile(lat["redis"], 0.99) - percentile(lat["memory"], 0.99)
