@@ -5,7 +5,8 @@
 - ``/publish``: each text frame the client sends is published on ``room`` as a ``Chat``; the
   reply is the new message's id, or ``error: ...`` when Redis is unreachable.
 
-The Broadcast connects in the lifespan, from ``TYPEDWS_TEST_REDIS_URL``. The app is an instance
+The Broadcast connects in the lifespan, from ``TYPEDWS_TEST_REDIS_URL`` (subscriber queues of
+``TYPEDWS_TEST_QUEUE_SIZE``). The app is an instance
 of a class with an ``async __call__`` so that uvicorn detects ASGI 3 (design.md section 6).
 """
 
@@ -34,6 +35,7 @@ class App:
         self.broadcast = Broadcast(
             os.environ.get("TYPEDWS_TEST_REDIS_URL", "memory://"),
             prefix=os.environ.get("TYPEDWS_TEST_PREFIX", "typedws"),
+            queue_size=int(os.environ.get("TYPEDWS_TEST_QUEUE_SIZE", "1000")),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -120,10 +120,17 @@ class RedisServer:
             self.process = None
 
 
-def start_uvicorn(redis_url: str, prefix: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_uvicorn(
+    redis_url: str, prefix: str, queue_size: int = 1000
+) -> tuple[subprocess.Popen[bytes], int]:
     """One uvicorn worker process serving tests/broadcast_app.py; returns it and its port."""
     port = free_port()
-    env = dict(os.environ, TYPEDWS_TEST_REDIS_URL=redis_url, TYPEDWS_TEST_PREFIX=prefix)
+    env = dict(
+        os.environ,
+        TYPEDWS_TEST_REDIS_URL=redis_url,
+        TYPEDWS_TEST_PREFIX=prefix,
+        TYPEDWS_TEST_QUEUE_SIZE=str(queue_size),
+    )
     process = subprocess.Popen(
         [
             sys.executable,

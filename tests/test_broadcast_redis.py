@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -388,3 +389,44 @@ async def test_client_resumes_on_the_other_worker_after_reconnecting(workers: li
     assert [f["data"]["text"] for f in resumed] == [f"m{i}" for i in range(20)]
     assert all(f["type"] == "message" for f in resumed)
     assert int(resumed[0]["id"].split("-")[1]) == int(last_id.split("-")[1]) + 1
+
+
+async def test_a_stalled_browser_loses_nothing_inside_the_window(
+    redis_server: RedisServer, prefix: str
+) -> None:
+    """A client that stops reading: the server's sends block, the worker's queue for it (4
+    messages here) overflows and is refilled from Redis; when the client reads again it gets
+    every message, in order, without a gap."""
+    process, port = start_uvicorn(redis_server.url, prefix, queue_size=4)
+    try:
+        url = f"ws://127.0.0.1:{port}"
+        count, size = 150, 64 * 1024  # ~10 MB: far more than the buffers on the way hold
+        # A small, fixed receive buffer (no autotuning up to tcp_rmem's 32 MB) and no
+        # permessage-deflate (it would shrink the padding to nothing), so that the server's
+        # sends really block while the client does not read.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        sock.connect(("127.0.0.1", port))
+        sock.setblocking(False)
+        async with (
+            connect(
+                f"{url}/feed?last_id=0-0",
+                sock=sock,
+                max_size=None,
+                max_queue=2,
+                compression=None,
+            ) as stalled,
+            connect(f"{url}/publish") as pub,
+        ):
+            await pub.send("first")
+            first_id = await pub.recv()
+            for i in range(count):
+                await pub.send(f"{i:05d}" + "x" * size)
+                assert not str(await pub.recv()).startswith("error")
+            frames = await read_frames(stalled, count + 1)
+        assert frames[0]["id"] == first_id
+        texts = [f["data"]["text"][:5] for f in frames[1:]]
+        assert texts == [f"{i:05d}" for i in range(count)]
+        assert all(f["type"] == "message" for f in frames)
+    finally:
+        stop(process)
