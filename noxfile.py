@@ -75,3 +75,22 @@ def lint(session: nox.Session) -> None:
     session.install("-r", "requirements/lint.txt")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (benchmarks/run.py): typedws compiled and pure side by side with Starlette,
+    Lilya and Litestar; writes benchmarks/RESULTS.md and benchmarks/ratios.png.
+
+    The compiled build is installed in the session; the pure build goes to a separate directory
+    that the runner puts first on the path of a second worker process. Pass runner options after
+    ``--`` (``nox -s bench -- --quick``).
+    """
+    import shutil
+
+    session.install("-r", "requirements/bench.txt")
+    session.install(".")
+    pure = os.path.join(session.create_tmp(), "typedws-pure")
+    shutil.rmtree(pure, ignore_errors=True)
+    session.install("--no-deps", "--target", pure, ".", env={"TYPEDWS_PURE": "1"})
+    session.run("python", "benchmarks/run.py", "--pure-path", pure, *session.posargs)

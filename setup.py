@@ -31,6 +31,10 @@ COMPILED_MODULES = [
 #   _compat.py   - the mypyc_attr fallback; compiled, mypyc would call its except branch unreachable
 #   _url.py      - URL subclasses str: not a native class
 #   _headers.py  - Headers subclasses multidict's CIMultiDictProxy (a C class)
+#   app.py       - async glue around one handler call (compiled async def is no faster); kept
+#                  interpreted so uvicorn's inspection sees a plain async __call__ (ASGI 3)
+#   testing.py   - test-only client on anyio, an optional dependency; nothing hot
+#   demo/        - msgspec.Struct protocol classes and a demo server; nothing hot
 #   broadcast/ (all but _hub.py) - async shells over Redis, the event loop and msgspec: awaiting
 #                  gains nothing from mypyc; _types.py holds Structs and multi-base exceptions
 

@@ -14,9 +14,9 @@ messages ("str object expected; got bytes") where ours name the method.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
-from typedws import _codecs
+from typedws._codecs import Codec
 from typedws._connection import Connection, mode_problem
 from typedws._errors import ProtocolError, WebSocketDisconnect, WebSocketStateError
 from typedws._state import (
@@ -33,15 +33,17 @@ from typedws.types import ASGIApp, Message, Scope
 from typedws.types import Receive as ReceiveCallable
 from typedws.types import Send as SendCallable
 
+if TYPE_CHECKING:
+    # PEP 747: lets ``type=Chat | Join`` bind T to the union (mypy 2.x supports it natively).
+    # Needed by the type checker only, so typing_extensions is not a run-time dependency.
+    from typing_extensions import TypeForm
+
 __all__ = ["Mode", "WebSocket"]
 
 T = TypeVar("T")
 
 #: How JSON travels: in text frames (the default) or as UTF-8 in binary frames.
 Mode = Literal["text", "binary"]
-
-_decode_json = _codecs.decode_json
-_decode_msgpack = _codecs.decode_msgpack
 
 
 class WebSocket(Connection, Mapping[str, Any]):
@@ -51,11 +53,22 @@ class WebSocket(Connection, Mapping[str, Any]):
     read-only mapping over the scope (``ws["path"]``). Every event that goes in or out is checked
     against :mod:`typedws.events` and the connection's state machine.
 
-    Raises ValueError if ``scope["type"]`` is not ``"websocket"``.
+    ``codec`` (a :class:`Codec`) gives msgspec hooks to the JSON and MessagePack methods;
+    without one the connection uses the shared hook-less codec.
+
+    Raises ValueError if ``scope["type"]`` is not ``"websocket"``, TypeError if ``codec`` is not
+    a Codec.
     """
 
-    def __init__(self, scope: Scope, receive: ReceiveCallable, send: SendCallable) -> None:
-        Connection.__init__(self, scope)
+    def __init__(
+        self,
+        scope: Scope,
+        receive: ReceiveCallable,
+        send: SendCallable,
+        *,
+        codec: Codec | None = None,
+    ) -> None:
+        Connection.__init__(self, scope, codec)
         self._receive = receive
         self._send = send
 
@@ -189,7 +202,10 @@ class WebSocket(Connection, Mapping[str, Any]):
             raise self._lost() from None
 
     async def send_msgpack(self, data: Any) -> None:
-        """Send ``data`` encoded as MessagePack in a binary frame."""
+        """Send ``data`` encoded as MessagePack in a binary frame.
+
+        TypeError naming the type if it cannot be encoded; nothing is sent then.
+        """
         message = self._msgpack_message(data)
         try:
             await self._send(message)
@@ -236,29 +252,43 @@ class WebSocket(Connection, Mapping[str, Any]):
         self._check_receive("binary")
         return self._bytes_frame(await self._receive())
 
+    # Typing of ``type=``: the first overload (no type) gives Any. ``type[T]`` matches a class
+    # for every type checker; ``TypeForm[T]`` (PEP 747) matches any other type expression --
+    # ``Chat | Join``, ``list[int]``, ``Literal["a"]``, ``Chat | None`` -- and gives exactly
+    # that type. Checkers without TypeForm support still type class arguments exactly.
+
     @overload
-    async def receive_json(self, mode: Mode = "text") -> Any: ...
+    async def receive_json(self, mode: Mode = "text", *, type: None = None) -> Any: ...
     @overload
     async def receive_json(self, mode: Mode = "text", *, type: type[T]) -> T: ...
+    @overload
+    async def receive_json(self, mode: Mode = "text", *, type: TypeForm[T]) -> T: ...
     async def receive_json(self, mode: Mode = "text", *, type: Any = None) -> Any:
         """Receive a JSON message, decoded into ``type`` if given (validated by msgspec).
 
-        PayloadError, with msgspec's message and the path of the bad field, for invalid JSON,
-        invalid UTF-8, the wrong frame kind or a value that does not match ``type``.
+        ``mode="binary"`` reads UTF-8 JSON from a binary frame. PayloadError, with msgspec's
+        message and the path of the bad field, for invalid JSON, invalid UTF-8, the wrong frame
+        kind or a value that does not match ``type``; the message is consumed and the
+        connection stays usable. TypeError (before anything is received) if msgspec cannot
+        decode into ``type``; ValueError for an unknown mode.
         """
-        self._check_receive(mode)
-        frame = self._json_frame(await self._receive(), mode)
-        return _decode_json(frame, type)
+        decoder = self._json_decoder(mode, type)
+        return self._json_payload(await self._receive(), mode, decoder)
 
     @overload
-    async def receive_msgpack(self) -> Any: ...
+    async def receive_msgpack(self, *, type: None = None) -> Any: ...
     @overload
     async def receive_msgpack(self, *, type: type[T]) -> T: ...
+    @overload
+    async def receive_msgpack(self, *, type: TypeForm[T]) -> T: ...
     async def receive_msgpack(self, *, type: Any = None) -> Any:
-        """Receive a MessagePack binary frame, decoded into ``type`` if given."""
-        self._check_receive("binary")
-        frame = self._bytes_frame(await self._receive())
-        return _decode_msgpack(frame, type)
+        """Receive a MessagePack binary frame, decoded into ``type`` if given.
+
+        PayloadError (as in :meth:`receive_json`) for a text frame, bad MessagePack or a value
+        that does not match ``type``; TypeError if msgspec cannot decode into ``type``.
+        """
+        decoder = self._msgpack_decoder(type)
+        return self._msgpack_payload(await self._receive(), decoder)
 
     # --- iterating ---------------------------------------------------------------------------
 
@@ -271,22 +301,33 @@ class WebSocket(Connection, Mapping[str, Any]):
         return BytesIterator(self)
 
     @overload
-    def iter_json(self, mode: Mode = "text") -> JSONIterator[Any]: ...
+    def iter_json(self, mode: Mode = "text", *, type: None = None) -> JSONIterator[Any]: ...
     @overload
     def iter_json(self, mode: Mode = "text", *, type: type[T]) -> JSONIterator[T]: ...
+    @overload
+    def iter_json(self, mode: Mode = "text", *, type: TypeForm[T]) -> JSONIterator[T]: ...
     def iter_json(self, mode: Mode = "text", *, type: Any = None) -> JSONIterator[Any]:
         """Iterate over JSON messages (decoded into ``type`` if given) until the client
-        disconnects. A bad message raises PayloadError out of the loop; it is not skipped."""
+        disconnects. A bad message raises PayloadError out of the loop; it is not skipped.
+
+        ValueError for an unknown mode and TypeError for an unusable ``type``, both raised here
+        rather than at the first message.
+        """
         if mode != "text" and mode != "binary":
             raise ValueError(mode_problem(mode))
+        self._codec.json_decoder(type)
         return JSONIterator(self, mode, type)
 
     @overload
-    def iter_msgpack(self) -> MsgpackIterator[Any]: ...
+    def iter_msgpack(self, *, type: None = None) -> MsgpackIterator[Any]: ...
     @overload
     def iter_msgpack(self, *, type: type[T]) -> MsgpackIterator[T]: ...
+    @overload
+    def iter_msgpack(self, *, type: TypeForm[T]) -> MsgpackIterator[T]: ...
     def iter_msgpack(self, *, type: Any = None) -> MsgpackIterator[Any]:
-        """Iterate over MessagePack messages until the client disconnects."""
+        """Iterate over MessagePack messages until the client disconnects (PayloadError and
+        TypeError as in :meth:`iter_json`)."""
+        self._codec.msgpack_decoder(type)
         return MsgpackIterator(self, type)
 
 
