@@ -14,12 +14,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from broadcast_loopback import Loopback
-from typedws import PayloadError
+from typedws import PayloadError, WebSocket
 from typedws.broadcast import (
     Broadcast,
     BroadcastError,
     Channel,
     Envelope,
+    ForwardSocket,
     Gap,
     MessagesMissed,
     Subscription,
@@ -145,6 +146,15 @@ async def test_static_types_are_exact() -> None:
                 assert_type(msg, Chat | Gap)
                 assert msg == Chat("a", "b")
                 break
+
+
+def test_a_typedws_websocket_is_a_forward_socket() -> None:
+    def as_forward_socket(ws: WebSocket) -> ForwardSocket:
+        return ws  # checked by mypy: WebSocket has every method forward needs
+
+    assert as_forward_socket.__name__ == "as_forward_socket"
+    for method in ("send_text", "send_bytes", "receive_bytes", "close"):
+        assert callable(getattr(WebSocket, method))
 
 
 # -- live delivery ------------------------------------------------------------------------------

@@ -125,6 +125,12 @@ async def test_redis_down_at_start_is_a_clear_error() -> None:
             pass
 
 
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_the_redis_backend_says_it_needs_asyncio(anyio_backend: str) -> None:
+    with pytest.raises(RuntimeError, match="the Redis broadcast backend needs asyncio"):
+        await Broadcast(f"redis://127.0.0.1:{free_port()}/0").connect()
+
+
 async def test_credentials_stay_out_of_errors_and_repr() -> None:
     url = f"redis://user:s3cret@127.0.0.1:{free_port()}/0"
     bc = Broadcast(url)
