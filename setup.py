@@ -19,6 +19,7 @@ COMPILED_MODULES = [
     "src/typedws/_websocket.py",  # the async API; native calls into Connection (see docstring)
     "src/typedws/_codecs.py",  # cached msgspec encoders/decoders, payload error mapping
     "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
+    "src/typedws/broadcast/_hub.py",  # broadcast: message ids, fan-out, subscriber queues, gaps
 ]
 
 # Modules kept out of compilation, each with its reason (see design.md section 6):
@@ -33,6 +34,8 @@ COMPILED_MODULES = [
 #                  interpreted so uvicorn's inspection sees a plain async __call__ (ASGI 3)
 #   testing.py   - test-only client on anyio, an optional dependency; nothing hot
 #   demo/        - msgspec.Struct protocol classes and a demo server; nothing hot
+#   broadcast/ (all but _hub.py) - async shells over Redis, the event loop and msgspec: awaiting
+#                  gains nothing from mypyc; _types.py holds Structs and multi-base exceptions
 
 
 def _wants_pure_build() -> bool:
