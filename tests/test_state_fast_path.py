@@ -7,11 +7,13 @@ import pytest
 from typedws._state import (
     RECEIVE,
     SEND,
+    RECEIVE_ALLOWED,
     SEND_ALLOWED,
     STATES,
     next_app_state,
     next_client_state,
     receive_allowed,
+    send_allowed,
 )
 
 STATE_NUMBERS = range(len(STATES))
@@ -27,3 +29,16 @@ def test_send_allowed_matches_the_app_table(app_state: int) -> None:
 def test_receive_allowed_matches_the_client_table(client_state: int, app_state: int) -> None:
     expected = next_client_state(client_state, app_state, RECEIVE) >= 0
     assert receive_allowed(client_state, app_state) == expected
+
+
+@pytest.mark.parametrize("app_state", STATE_NUMBERS)
+def test_send_allowed_predicate_matches_the_folded_table(app_state: int) -> None:
+    assert send_allowed(app_state) == SEND_ALLOWED[app_state]
+
+
+@pytest.mark.parametrize("app_state", STATE_NUMBERS)
+@pytest.mark.parametrize("client_state", [0, 1, 2])
+def test_receive_allowed_predicate_matches_the_folded_table(
+    client_state: int, app_state: int
+) -> None:
+    assert receive_allowed(client_state, app_state) == RECEIVE_ALLOWED[client_state * 4 + app_state]

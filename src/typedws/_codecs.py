@@ -86,6 +86,10 @@ class Codec:
         self._dec_hook = dec_hook
         self._json_encoder = msgspec.json.Encoder(enc_hook=enc_hook)
         self._msgpack_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
+        # The bound ``encode`` methods, looked up once: compiled code calls them directly,
+        # where ``self._json_encoder.encode(data)`` would look the method up on every message.
+        self._encode_json: Callable[[object], bytes] = self._json_encoder.encode
+        self._encode_msgpack: Callable[[object], bytes] = self._msgpack_encoder.encode
         # Key None: decode into builtin types (dec_hook is never called for those).
         self._json_decoders: dict[object, msgspec.json.Decoder[Any]] = {
             None: msgspec.json.Decoder(dec_hook=dec_hook)
@@ -161,7 +165,7 @@ class Codec:
         encode (which may be nested inside ``data``).
         """
         try:
-            return self._json_encoder.encode(data)
+            return self._encode_json(data)
         except TypeError as exc:
             problem = f"cannot encode {type(data).__name__} as JSON: {exc}"
             _raise_from(TypeError(problem), exc)
@@ -169,7 +173,7 @@ class Codec:
     def encode_msgpack(self, data: object) -> bytes:
         """MessagePack bytes. TypeError as in :meth:`encode_json`."""
         try:
-            return self._msgpack_encoder.encode(data)
+            return self._encode_msgpack(data)
         except TypeError as exc:
             problem = f"cannot encode {type(data).__name__} as MessagePack: {exc}"
             _raise_from(TypeError(problem), exc)
