@@ -6,8 +6,8 @@ import pytest
 
 from typedws._state import (
     RECEIVE,
-    SEND,
     RECEIVE_ALLOWED,
+    SEND,
     SEND_ALLOWED,
     STATES,
     next_app_state,
