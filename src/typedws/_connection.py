@@ -70,7 +70,7 @@ from typedws._validate import (
     header_pairs,
     server_event,
 )
-from typedws.events import Connect, Disconnect, Receive, ReceiveEvent
+from typedws.events import Connect, Disconnect, Receive, ReceiveEvent, Send
 from typedws.types import Scope
 
 __all__ = ["Connection"]
@@ -97,7 +97,11 @@ def _log_downgrade_once(field: str, needed: str, version: str) -> None:
 def _spec_version(scope: Scope) -> tuple[int, int]:
     """The server's ASGI websocket spec version; "2.0" when it does not say (ASGI spec)."""
     asgi = scope.get("asgi")
-    version = asgi.get("spec_version", "2.0") if isinstance(asgi, Mapping) else "2.0"
+    version = (
+        asgi.get("spec_version", "2.0")
+        if type(asgi) is dict or isinstance(asgi, Mapping)
+        else "2.0"
+    )
     if not isinstance(version, str):
         return (2, 0)
     major, _, minor = version.partition(".")
@@ -126,7 +130,12 @@ class Connection(Mapping[str, Any]):
 
     def __init__(self, scope: Scope, codec: Codec | None = None) -> None:
         # Checked at run time too: a plain-Python caller may pass anything.
-        scope_type = scope.get("type") if isinstance(scope, Mapping) else None  # type: ignore[redundant-expr]
+        # (The exact-type test first: a pointer compare, where the ABC check walks abc's cache.)
+        scope_type = (
+            scope.get("type")
+            if type(scope) is dict or isinstance(scope, Mapping)  # type: ignore[redundant-expr]
+            else None
+        )
         if scope_type != "websocket":
             raise ValueError(f"WebSocket needs a websocket scope, got scope type {scope_type!r}")
         self.scope: Scope = scope
@@ -501,11 +510,21 @@ class Connection(Mapping[str, Any]):
 
     def _server_event(self, message: object) -> ReceiveEvent:
         """Check any event from the server for the raw ``receive``; return its Struct."""
+        # Fast path: a data frame in a plain dict while data may flow (the state does not
+        # change); the general path below checks the same and explains a refusal.
+        if (
+            type(message) is dict
+            and message.get("type") == RECEIVE
+            and receive_allowed(self._client_state, self._app_state)
+        ):
+            frame = data_frame(message, RECEIVE)
+            # Positional (bytes, text): msgspec then skips matching keyword names.
+            return Receive(None, frame) if isinstance(frame, str) else Receive(frame)
         event_type, event = server_event(message)
         if event_type == DISCONNECT and self._disconnect_pending:
             self._disconnect_pending = False
             code, reason = disconnect_fields(event)
-            return Disconnect(code=code, reason=reason)
+            return Disconnect(code, reason)
         next_state = next_client_state(self._client_state, self._app_state, event_type)
         if next_state < 0:
             raise ProtocolError(
@@ -514,12 +533,12 @@ class Connection(Mapping[str, Any]):
         if event_type == RECEIVE:
             frame = data_frame(event, RECEIVE)
             result: ReceiveEvent = (
-                Receive(text=frame) if isinstance(frame, str) else Receive(bytes=frame)
+                Receive(None, frame) if isinstance(frame, str) else Receive(frame)
             )
         elif event_type == DISCONNECT:
             code, reason = disconnect_fields(event)
             self._record_close(code, reason)
-            result = Disconnect(code=code, reason=reason)
+            result = Disconnect(code, reason)
         else:
             result = Connect()
         self._client_state = next_state
@@ -590,6 +609,27 @@ class Connection(Mapping[str, Any]):
     def _raw_message(self, message: object) -> dict[str, object] | None:
         """Check an event for the raw ``send`` and advance the state; None means skip it
         (a close after the connection already ended, which is a no-op)."""
+        # Fast path, for data frames while data may flow: a ``websocket.send`` dict or Send
+        # Struct with exactly one of text (a str) and bytes (bytes) set. Anything else (and
+        # every refusal) takes the general path, which checks the same and explains.
+        if send_allowed(self._app_state) and self._client_state != DISCONNECTED:
+            if type(message) is dict:
+                if message.get("type") == SEND:
+                    text = message.get("text")
+                    data = message.get("bytes")
+                    if data is None and type(text) is str:
+                        return {"type": SEND, "text": text}
+                    if text is None and type(data) is bytes:
+                        return {"type": SEND, "bytes": data}
+            elif type(message) is Send:
+                # getattr, not .text: compiled code would check the annotation itself (see
+                # _validate._struct_event); a malformed Struct goes on to the general path.
+                text = getattr(message, "text")  # noqa: B009
+                data = getattr(message, "bytes")  # noqa: B009
+                if data is None and type(text) is str:
+                    return {"type": SEND, "text": text}
+                if text is None and type(data) is bytes:
+                    return {"type": SEND, "bytes": data}
         event_type, wire = app_event(message)
         if event_type == SEND:
             self._check_send_raw()

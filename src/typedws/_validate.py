@@ -29,6 +29,7 @@ from typedws._state import (
     SEND,
     SEND_EVENT_TYPES,
 )
+from typedws.events import Accept, Close, ResponseBody, ResponseStart, Send
 
 #: Header names are HTTP tokens (RFC 9110 section 5.6.2).
 _TOKEN_CHARS: Final = frozenset(
@@ -140,6 +141,8 @@ def close_reason_problem(reason: object) -> str:
         return ""
     if type(reason) is not str:
         return f"close reason must be a str or None, got {_type_name(reason)}"
+    if len(reason) <= MAX_CLOSE_REASON_BYTES // 4:
+        return ""  # at most 4 UTF-8 bytes a code point: it fits without encoding it
     size = len(reason.encode("utf-8", "surrogatepass"))
     if size > MAX_CLOSE_REASON_BYTES:
         return (
@@ -222,9 +225,7 @@ def app_event(message: object) -> tuple[str, dict[str, object]]:
             )
         fields: Mapping[str, object] = message
     else:
-        # One of the typedws.events Structs: read its tag and fields as attributes.
-        event_type = _struct_tag(message)
-        fields = {name: getattr(message, name) for name in _struct_fields(message)}
+        event_type, fields = _struct_event(message)
     if event_type not in SEND_EVENT_TYPES:
         raise ProtocolError(
             f"the application sent an event of type {event_type!r}, which is not a websocket "
@@ -292,6 +293,38 @@ def _checked_headers(event_type: str, headers: object) -> list[tuple[bytes, byte
         return header_pairs(headers)
     except ValueError as exc:
         raise ProtocolError(f"{event_type} event: field 'headers': {exc}") from None
+
+
+def _struct_event(message: object) -> tuple[str, dict[str, object]]:
+    """The tag and fields of a Struct handed to the raw ``send``.
+
+    The typedws.events classes are read field by field, by name (exact type tests: a pointer
+    compare each); any other Struct (a subclass, say) through msgspec's introspection. Fields are
+    read with ``getattr`` on purpose: msgspec does not check a Struct's field types when it is
+    built, and compiled code reading ``message.text`` would check the annotation itself and raise
+    its own TypeError, where the checks below name the event and the field.
+    """
+    if type(message) is Send:
+        return SEND, {"bytes": getattr(message, "bytes"), "text": getattr(message, "text")}  # noqa: B009
+    if type(message) is Close:
+        return CLOSE, {"code": getattr(message, "code"), "reason": getattr(message, "reason")}  # noqa: B009
+    if type(message) is Accept:
+        return ACCEPT, {
+            "subprotocol": getattr(message, "subprotocol"),  # noqa: B009
+            "headers": getattr(message, "headers"),  # noqa: B009
+        }
+    if type(message) is ResponseStart:
+        return RESPONSE_START, {
+            "status": getattr(message, "status"),  # noqa: B009
+            "headers": getattr(message, "headers"),  # noqa: B009
+        }
+    if type(message) is ResponseBody:
+        return RESPONSE_BODY, {
+            "body": getattr(message, "body"),  # noqa: B009
+            "more_body": getattr(message, "more_body"),  # noqa: B009
+        }
+    event_type = _struct_tag(message)
+    return event_type, {name: getattr(message, name) for name in _struct_fields(message)}
 
 
 def _struct_tag(message: object) -> str:
