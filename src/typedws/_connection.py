@@ -94,6 +94,13 @@ def _log_downgrade_once(field: str, needed: str, version: str) -> None:
         )
 
 
+#: The spec versions servers announce, parsed once (a lookup, where parsing is two int()s).
+_KNOWN_VERSIONS: Final[dict[str, tuple[int, int]]] = {
+    **{f"2.{minor}": (2, minor) for minor in range(10)},
+    "3.0": (3, 0),
+}
+
+
 def _spec_version(scope: Scope) -> tuple[int, int]:
     """The server's ASGI websocket spec version; "2.0" when it does not say (ASGI spec)."""
     asgi = scope.get("asgi")
@@ -104,6 +111,9 @@ def _spec_version(scope: Scope) -> tuple[int, int]:
     )
     if not isinstance(version, str):
         return (2, 0)
+    known = _KNOWN_VERSIONS.get(version)
+    if known is not None:
+        return known
     major, _, minor = version.partition(".")
     try:
         return (int(major), int(minor or "0"))
@@ -229,6 +239,11 @@ class Connection(Mapping[str, Any]):
             spec = _spec_version(self.scope)
             self._spec = spec
         return spec
+
+    def _spec_below(self, minor: int) -> bool:
+        """Whether the server's spec version is below 2.``minor`` (int compares, not tuples)."""
+        major, server_minor = self.spec_version
+        return major < 2 or (major == 2 and server_minor < minor)
 
     # --- connection data: each parsed on first read, then kept (_datastructures.py) ---------
     # The scope is fixed for the life of the connection (ASGI: it "contains the initial
@@ -581,7 +596,7 @@ class Connection(Mapping[str, Any]):
         message: dict[str, object] = {"type": ACCEPT, "subprotocol": subprotocol}
         pairs = header_pairs(headers)
         if pairs:
-            if self.spec_version >= (2, 1):
+            if not self._spec_below(1):
                 message["headers"] = pairs
             else:
                 _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
@@ -600,7 +615,7 @@ class Connection(Mapping[str, Any]):
         self._record_close(code, reason)
         message: dict[str, object] = {"type": CLOSE, "code": code}
         if reason:
-            if self.spec_version >= (2, 3):
+            if not self._spec_below(3):
                 message["reason"] = reason
             else:
                 _log_downgrade_once("a close reason", "2.3", _version_text(self.spec_version))
@@ -643,7 +658,7 @@ class Connection(Mapping[str, Any]):
             self._record_close(
                 code if isinstance(code, int) else 1000, reason if isinstance(reason, str) else None
             )
-            if reason is None or self.spec_version < (2, 3):
+            if reason is None or self._spec_below(3):
                 del wire["reason"]
             return wire
         if event_type == ACCEPT:
@@ -661,7 +676,7 @@ class Connection(Mapping[str, Any]):
                     "receive it first"
                 )
             self._advance_app(ACCEPT, ProtocolError)
-            if self.spec_version < (2, 1) and wire["headers"]:
+            if wire["headers"] and self._spec_below(1):
                 _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
                 del wire["headers"]
             return wire
