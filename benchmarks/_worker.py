@@ -13,13 +13,19 @@ import json
 import sys
 import traceback
 
+import bench_checks
 import bench_events
 import bench_layer
 import bench_typed
 
 import typedws
 
-BENCHES = {"layer": bench_layer, "typed": bench_typed, "events": bench_events}
+BENCHES = {
+    "layer": bench_layer,
+    "typed": bench_typed,
+    "events": bench_events,
+    "checks": bench_checks,
+}
 
 
 def main() -> None:

@@ -211,6 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         from bench_events import CASES as EVENT_CASES
 
         tables.append(interleave("events", "ns/event", event_impls, list(EVENT_CASES), args.rounds))
+        print("event checks-only benchmark...", flush=True)
+        from bench_checks import CASES as CHECK_CASES
+
+        tables.append(interleave("checks", "ns/event", event_impls, list(CHECK_CASES), args.rounds))
     finally:
         for worker in (compiled, typed_compiled, pure):
             worker.close()
