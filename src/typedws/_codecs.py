@@ -64,6 +64,14 @@ def decode_json(frame: str | bytes, target: object) -> Any:
     except UnicodeDecodeError as exc:
         # msgspec checks UTF-8 in binary frames and reports it with the stdlib error.
         raise PayloadError(f"binary JSON message is not valid UTF-8: {exc}", frame) from exc
+    except UnicodeEncodeError as exc:
+        # A text frame holding a lone surrogate (no UTF-8 form; only a buggy server hands one
+        # over, as RFC 6455 section 8.1 makes the frame invalid) cannot be decoded.
+        raise PayloadError(f"text JSON message is not valid Unicode: {exc}", frame) from exc
+    except RecursionError as exc:
+        # msgspec guards its recursion with the interpreter's limit: deeply nested arrays or
+        # objects (a cheap attack, a few bytes per level) end here instead of crashing.
+        raise PayloadError(f"JSON message is nested too deeply: {exc}", frame) from exc
 
 
 def decode_msgpack(frame: bytes, target: object) -> Any:
@@ -78,3 +86,5 @@ def decode_msgpack(frame: bytes, target: object) -> Any:
         ) from exc
     except msgspec.DecodeError as exc:
         raise PayloadError(f"message is not valid MessagePack: {exc}", frame) from exc
+    except RecursionError as exc:
+        raise PayloadError(f"MessagePack message is nested too deeply: {exc}", frame) from exc

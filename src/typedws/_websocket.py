@@ -140,6 +140,9 @@ class WebSocket(Mapping[str, Any]):
         self._close_code: int | None = None
         self._close_reason: str | None = None
         self._spec: tuple[int, int] | None = None
+        # Whether websocket.accept was sent: after a rejected handshake (close before accept)
+        # no WebSocket exists, so a data frame from the server is out of order.
+        self._accepted = False
 
     # --- the scope as a read-only mapping ----------------------------------------------------
 
@@ -207,9 +210,12 @@ class WebSocket(Mapping[str, Any]):
             self._close_reason = reason if reason is not None else ""
 
     def _lost(self) -> WebSocketDisconnect:
-        """The server's send raised OSError: the peer is gone without a close frame."""
+        """The server's send raised OSError: the peer is gone without a close frame.
+
+        Only the client side ends: the application closed nothing, and every later send must
+        raise WebSocketDisconnect(1006) again (design.md section 1), not a state error.
+        """
         self._client_state = DISCONNECTED
-        self._app_state = DISCONNECTED
         self._record_close(_CONNECTION_LOST, "")
         return WebSocketDisconnect(_CONNECTION_LOST, "")
 
@@ -282,6 +288,7 @@ class WebSocket(Mapping[str, Any]):
                 client_state_problem(self._client_state, self._app_state, event_type)
             )
         if event_type == RECEIVE:
+            self._check_accepted()
             return data_frame(event, RECEIVE)
         code, reason = disconnect_fields(event)
         self._client_state = next_state
@@ -323,6 +330,7 @@ class WebSocket(Mapping[str, Any]):
                 client_state_problem(self._client_state, self._app_state, event_type)
             )
         if event_type == RECEIVE:
+            self._check_accepted()
             frame = data_frame(event, RECEIVE)
             result: ReceiveEvent = (
                 Receive(text=frame) if isinstance(frame, str) else Receive(bytes=frame)
@@ -350,10 +358,26 @@ class WebSocket(Mapping[str, Any]):
             )
         self._client_state = CONNECTED
 
+    def _check_accepted(self) -> None:
+        if not self._accepted:
+            # Reached only after a rejected handshake: the state table lets websocket.receive
+            # through once the application side is DISCONNECTED, as frames in flight may
+            # still arrive after a close that followed an accept.
+            raise ProtocolError(
+                "the server sent 'websocket.receive' although the application rejected the "
+                "handshake: no WebSocket was opened"
+            )
+
     def _advance_app(self, event_type: str, error: type[Exception]) -> None:
         next_state = next_app_state(self._app_state, event_type)
         if next_state < 0:
             raise error(app_state_problem(self._app_state, event_type))
+        if self._client_state == DISCONNECTED and event_type != CLOSE:
+            # Nothing but a (no-op) close goes out once the client is gone: a server would
+            # raise OSError (ASGI spec); report the disconnect already seen instead.
+            raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
+        if event_type == ACCEPT:
+            self._accepted = True
         self._app_state = next_state
 
     def _accept_message(self, subprotocol: str | None, headers: object) -> dict[str, object]:
@@ -432,10 +456,19 @@ class WebSocket(Mapping[str, Any]):
                     "receive it first"
                 )
             self._advance_app(ACCEPT, ProtocolError)
-            if self.spec_version < (2, 1) and wire["headers"]:
-                _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
+            if self.spec_version < (2, 1):
+                # Not even an empty list: the field does not exist before spec 2.1.
+                if wire["headers"]:
+                    _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
                 del wire["headers"]
             return wire
+        if event_type == RESPONSE_START and "websocket.http.response" not in (
+            self.scope.get("extensions") or {}
+        ):
+            raise ProtocolError(
+                "websocket.http.response.start event: the server does not support denial "
+                "responses (no 'websocket.http.response' in scope['extensions'])"
+            )
         if event_type == RESPONSE_BODY and wire["more_body"] is True:
             self._advance_app(RESPONSE_BODY_MORE, ProtocolError)
         else:
@@ -579,6 +612,10 @@ class WebSocket(Mapping[str, Any]):
         try:
             await self._send(wire)
         except OSError:
+            if wire["type"] == CLOSE:
+                # As in close(): the peer is already gone; the connection is closed either way.
+                self._client_state = DISCONNECTED
+                return
             raise self._lost() from None
 
     # --- receiving ---------------------------------------------------------------------------
