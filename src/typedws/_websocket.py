@@ -412,6 +412,7 @@ class WebSocket(Mapping[str, Any]):
             return None
         if self._app_state == RESPONSE:
             raise WebSocketStateError(app_state_problem(self._app_state, CLOSE))
+        code = int(code)  # a plain int on the wire, also for an IntEnum
         self._app_state = DISCONNECTED
         self._record_close(code, reason)
         message: dict[str, object] = {"type": CLOSE, "code": code}
