@@ -25,6 +25,7 @@ exactly when that happens, which also checks that every refused call is refused 
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,15 @@ CONNECTING: Final = "CONNECTING"
 CONNECTED: Final = "CONNECTED"
 RESPONSE: Final = "RESPONSE"
 DISCONNECTED: Final = "DISCONNECTED"
+
+
+class Code(enum.IntEnum):
+    """Close codes as an IntEnum, as uvicorn hands over websockets' ``CloseCode``."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    ABNORMAL = 1006
+    RESERVED = 1004
 
 
 class Starved(Exception):
@@ -165,6 +175,12 @@ def _disconnects() -> list[Incoming]:
             {"type": "websocket.disconnect", "code": 1000, "reason": None}, "disconnect", code=1000
         )
     )
+    for enum_code in (Code.GOING_AWAY, Code.ABNORMAL):
+        result.append(
+            Incoming(
+                {"type": "websocket.disconnect", "code": enum_code}, "disconnect", code=enum_code
+            )
+        )
     return result
 
 
@@ -235,6 +251,7 @@ OUTGOING: Final = (
         {"type": "websocket.close", "code": 4000, "reason": "r"}, "close", code=4000, reason="r"
     ),
     Outgoing({"type": "websocket.close", "code": 1001, "reason": None}, "close", code=1001),
+    Outgoing({"type": "websocket.close", "code": Code.GOING_AWAY}, "close", code=1001),
     Outgoing(ev.Close(code=3000, reason=""), "close", code=3000, reason=""),
     Outgoing({"type": "websocket.http.response.start", "status": 403}, "start"),
     Outgoing(ev.ResponseStart(status=401, headers=[(b"www-authenticate", b"x")]), "start"),
@@ -257,6 +274,8 @@ MALFORMED_OUT: Final[tuple[object, ...]] = (
     {"type": "websocket.close", "code": 1005},
     {"type": "websocket.close", "code": 999},
     {"type": "websocket.close", "code": "1000"},
+    {"type": "websocket.close", "code": False},
+    {"type": "websocket.close", "code": Code.RESERVED},
     {"type": "websocket.close", "reason": "x" * 124},
     {"type": "websocket.close", "reason": 5},
     {"type": "websocket.accept", "subprotocol": 5},
@@ -343,8 +362,11 @@ class Expect:
 
 def _close_code_ok(code: object) -> bool:
     # RFC 6455 section 7.4.1/7.4.2: sendable codes.
-    return type(code) is int and (
-        1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999
+    # Any int but bool, IntEnum members included (design.md: "codes are ints").
+    return (
+        isinstance(code, int)
+        and not isinstance(code, bool)
+        and (1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999)
     )
 
 
@@ -703,7 +725,7 @@ BYTES_ARGS: Final[tuple[object, ...]] = (b"x", b"", bytearray(b"y"), memoryview(
 JSON_ARGS: Final[tuple[object, ...]] = ({"x": 1}, [1, 2], Point(3), "s", object())
 CLOSE_CODES: Final[tuple[object, ...]] = (
     1000, 1001, 1003, 1004, 1005, 1006, 1007, 1014, 1015, 1016, 2999, 3000, 4999, 5000, 999, 0,
-    -1, "1000", None, 1000.0,
+    -1, "1000", None, 1000.0, True, Code.NORMAL, Code.GOING_AWAY, Code.RESERVED,
 )  # fmt: skip
 CLOSE_REASONS: Final[tuple[object, ...]] = (
     None, "", "bye", "x" * 123, "x" * 124, "\u00e9" * 61, "\u00e9" * 62, 5, b"bye",
@@ -1106,3 +1128,26 @@ async def test_raw_accept_has_no_headers_field_before_spec_2_1() -> None:
     await ws.receive()
     await ws.send(ev.Accept())
     assert server.sent == [{"type": "websocket.accept", "subprotocol": None}]
+
+
+@pytest.mark.anyio
+async def test_int_enum_close_codes_are_ints_both_ways() -> None:
+    """uvicorn's websockets implementation reports disconnects with websockets' CloseCode, an
+    IntEnum: found by tests/test_load.py, where it surfaced as a ProtocolError."""
+    server = FakeScriptServer([{"type": "websocket.disconnect", "code": Code.ABNORMAL}])
+    ws = await accepted(server)
+    with pytest.raises(WebSocketDisconnect) as info:
+        await ws.receive_text()
+    assert info.value.code == 1006
+    assert type(ws.close_code) is int
+    for close in (ws.close, ws.send):
+        server = FakeScriptServer()
+        ws = await accepted(server)
+        if close == ws.close:
+            await ws.close(Code.GOING_AWAY)
+        else:
+            await ws.send({"type": "websocket.close", "code": Code.GOING_AWAY})
+        assert server.sent[-1]["code"] == 1001
+        assert type(server.sent[-1]["code"]) is int  # plain int on the wire
+    with pytest.raises(ValueError, match="got bool"):
+        await FakeScriptServer().websocket().close(True)
