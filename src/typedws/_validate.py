@@ -155,7 +155,15 @@ def close_reason_problem(reason: object) -> str:
         return ""
     if type(reason) is not str:
         return f"close reason must be a str or None, got {_type_name(reason)}"
-    size = len(reason.encode("utf-8", "surrogatepass"))
+    try:
+        size = len(reason.encode("utf-8"))
+    except UnicodeEncodeError:
+        # Checked here, before the state changes: the server's encoder would fail only after
+        # typedws had marked the connection closed, leaving it open with no way to close it.
+        return (
+            f"close reason {reason!r} has a lone surrogate; a close frame carries UTF-8 "
+            "(RFC 6455 section 5.5.1)"
+        )
     if size > MAX_CLOSE_REASON_BYTES:
         return (
             f"close reason is {size} bytes in UTF-8; at most {MAX_CLOSE_REASON_BYTES} fit in a "
