@@ -9,6 +9,7 @@ uvicorn itself depends on for WebSockets.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import signal
 import socket
@@ -19,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from websockets.asyncio.client import ClientConnection, connect
@@ -167,10 +168,53 @@ async def vanishing_reader(url: str, read_first: int) -> None:
     await ws.wait_closed()
 
 
-def resident_kib(pid: int) -> int:
-    """Resident set size of process ``pid`` in KiB (Linux)."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for process {pid}")
+async def raw_handshake(port: int, target: bytes, extra_headers: bytes = b"") -> RawResult:
+    """Send a hand-written WebSocket upgrade request (any bytes a hostile client may put in the
+    request line or headers); return the status line and the text frames the server sent before
+    its close frame (answered with a close frame, as RFC 6455 section 5.5.1 asks)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        key = base64.b64encode(os.urandom(16))
+        writer.write(
+            b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: " + key + b"\r\n"
+            b"Sec-WebSocket-Version: 13\r\n" + extra_headers + b"\r\n"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        status = head.split(b"\r\n", 1)[0]
+        texts: list[str] = []
+        close_code: int | None = None
+        if b" 101 " in status:
+            while True:
+                opcode, payload = await asyncio.wait_for(_read_frame(reader), 10)
+                if opcode == 0x1:
+                    texts.append(payload.decode("utf-8"))
+                elif opcode == 0x8:
+                    close_code = int.from_bytes(payload[:2], "big") if payload else 1005
+                    mask = os.urandom(4)
+                    body = (1000).to_bytes(2, "big")
+                    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(body))
+                    writer.write(bytes([0x88, 0x80 | len(body)]) + mask + masked)
+                    await writer.drain()
+                    break
+        return RawResult(status, texts, close_code)
+    finally:
+        writer.close()
+
+
+class RawResult(NamedTuple):
+    status: bytes
+    texts: list[str]
+    close_code: int | None
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """One unfragmented server frame (RFC 6455 section 5.2): (opcode, payload)."""
+    first, second = await reader.readexactly(2)
+    length = second & 0x7F
+    if length == 126:
+        length = int.from_bytes(await reader.readexactly(2), "big")
+    elif length == 127:
+        length = int.from_bytes(await reader.readexactly(8), "big")
+    assert not second & 0x80, "server frames are never masked"
+    return first & 0x0F, await reader.readexactly(length)

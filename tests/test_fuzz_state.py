@@ -278,6 +278,7 @@ MALFORMED_OUT: Final[tuple[object, ...]] = (
     {"type": "websocket.close", "code": Code.RESERVED},
     {"type": "websocket.close", "reason": "x" * 124},
     {"type": "websocket.close", "reason": 5},
+    {"type": "websocket.close", "reason": "\udfff"},
     {"type": "websocket.accept", "subprotocol": 5},
     {"type": "websocket.accept", "headers": [(b"a", b"1\r\n")]},
     {"type": "websocket.accept", "headers": [(b"sec-websocket-protocol", b"chat")]},
@@ -372,7 +373,14 @@ def _close_code_ok(code: object) -> bool:
 
 def _close_reason_ok(reason: object) -> bool:
     # A close frame's payload is at most 125 bytes, 2 of them the code (RFC 6455 section 5.5).
-    return reason is None or (isinstance(reason, str) and len(reason.encode("utf-8")) <= 123)
+    if reason is None:
+        return True
+    if not isinstance(reason, str):
+        return False
+    try:
+        return len(reason.encode("utf-8")) <= 123
+    except UnicodeEncodeError:  # a lone surrogate has no UTF-8 form
+        return False
 
 
 @dataclass
@@ -728,7 +736,7 @@ CLOSE_CODES: Final[tuple[object, ...]] = (
     -1, "1000", None, 1000.0, True, Code.NORMAL, Code.GOING_AWAY, Code.RESERVED,
 )  # fmt: skip
 CLOSE_REASONS: Final[tuple[object, ...]] = (
-    None, "", "bye", "x" * 123, "x" * 124, "\u00e9" * 61, "\u00e9" * 62, 5, b"bye",
+    None, "", "bye", "x" * 123, "x" * 124, "\u00e9" * 61, "\u00e9" * 62, 5, b"bye", "\ud800",
 )  # fmt: skip
 
 
