@@ -6,6 +6,7 @@ Sessions use uv to create environments when it is installed (much faster), else 
 from __future__ import annotations
 
 import os
+import shutil
 
 import nox
 
@@ -15,6 +16,16 @@ nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
 TEST_REQUIREMENTS = ["-r", "requirements/test.txt"]
+# The pure and the compiled build come from the same sources: never let an installer reuse a
+# wheel it cached for the other flavour.
+NO_CACHE = {"UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
+PURE = {**NO_CACHE, "TYPEDWS_PURE": "1"}
+
+
+def _install_typedws(session: nox.Session, *, compiled: bool) -> None:
+    # setuptools builds in ./build and would copy stale modules from an earlier build.
+    shutil.rmtree("build", ignore_errors=True)
+    session.install(".", env=NO_CACHE if compiled else PURE)
 
 
 def _pytest(session: nox.Session, *, compiled: bool) -> None:
@@ -37,7 +48,7 @@ def _pytest(session: nox.Session, *, compiled: bool) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test-suite against the pure-Python install (TYPEDWS_PURE=1)."""
     session.install(*TEST_REQUIREMENTS)
-    session.install(".", env={"TYPEDWS_PURE": "1"})
+    _install_typedws(session, compiled=False)
     _pytest(session, compiled=False)
 
 
@@ -45,7 +56,7 @@ def tests(session: nox.Session) -> None:
 def tests_compiled(session: nox.Session) -> None:
     """Build the mypyc-compiled wheel, install it, and run the same test-suite against it."""
     session.install(*TEST_REQUIREMENTS)
-    session.install(".")
+    _install_typedws(session, compiled=True)
     session.run("python", "-c", "import typedws, sys; sys.exit(0 if typedws.COMPILED else 1)")
     _pytest(session, compiled=True)
 
@@ -54,7 +65,7 @@ def tests_compiled(session: nox.Session) -> None:
 def mypy(session: nox.Session) -> None:
     """Type-check src/ and tests/ with mypy --strict (config: mypy.ini)."""
     session.install("mypy>=2.0", *TEST_REQUIREMENTS)
-    session.install(".", env={"TYPEDWS_PURE": "1"})
+    _install_typedws(session, compiled=False)
     session.run("mypy")
 
 

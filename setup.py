@@ -15,7 +15,9 @@ from setuptools import setup
 COMPILED_MODULES = [
     "src/typedws/_state.py",  # state enum, transition tables, the transition functions
     "src/typedws/_validate.py",  # checking incoming and outgoing ASGI events
-    "src/typedws/_websocket.py",  # the WebSocket class (native class, interpreted subclasses ok)
+    "src/typedws/_connection.py",  # connection state and the sync checks around each await
+    "src/typedws/_codecs.py",  # cached msgspec encoders/decoders, payload error mapping
+    "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
 ]
 
 # Modules kept out of compilation, each with its reason (see design.md section 6):
@@ -23,13 +25,22 @@ COMPILED_MODULES = [
 #   types.py     - type aliases for ASGI 3 (Scope, Receive, Send, ASGIApp)
 #   events.py    - msgspec.Struct subclasses: mypyc cannot compile the Struct metaclass
 #   _errors.py   - exception classes with RuntimeError/multiple bases cannot be native classes
+#   _websocket.py - the async shell: compiled coroutines are no faster, and mypyc would replace
+#                  our argument errors with its own
+#   _compat.py   - the mypyc_attr fallback; compiled, mypyc would call its except branch unreachable
+#   _url.py      - URL subclasses str: not a native class
+#   _headers.py  - Headers subclasses multidict's CIMultiDictProxy (a C class)
 
 
 def _wants_pure_build() -> bool:
     if os.environ.get("TYPEDWS_PURE", "").strip() not in ("", "0"):
         return True
     # PEP 660 editable installs run the "editable_wheel" command: keep those pure.
-    return "editable_wheel" in sys.argv
+    if "editable_wheel" in sys.argv:
+        return True
+    # Metadata-only steps (egg_info, dist_info, and the "get requires" hooks of an editable
+    # install) need no compiler run; only commands that build extensions do.
+    return not {"bdist_wheel", "build", "build_ext", "install", "develop"} & set(sys.argv)
 
 
 if _wants_pure_build():

@@ -404,8 +404,9 @@ class Model:
 
     def _transmit(self) -> Expect:
         """One event goes to the server; a broken transport means the peer is gone (1006)."""
-        if self.broken:
+        if self.broken:  # both sides end, as in Starlette; the app learns the code 1006
             self.c = DISCONNECTED
+            self.a = DISCONNECTED
             self._record(1006, "")
             return Expect(raises=(WebSocketDisconnect,), code=1006)
         return Expect(sends=1)
@@ -422,7 +423,8 @@ class Model:
         if self.a in (CONNECTING, RESPONSE):
             return (order_error,)
         if self.a == DISCONNECTED and self.c == DISCONNECTED:
-            return (order_error, WebSocketDisconnect)  # closed by both sides: either is true
+            # The client is gone (perhaps the transport broke): that is what a send reports.
+            return (WebSocketDisconnect,)
         if self.c == DISCONNECTED:
             return (WebSocketDisconnect,)
         if self.a == DISCONNECTED:
@@ -1059,8 +1061,11 @@ async def test_sending_after_the_transport_broke_keeps_raising_1006() -> None:
             await ws.send_text("x")
         assert info.value.code == 1006
     assert ws.client_state is WebSocketState.DISCONNECTED
-    assert ws.application_state is WebSocketState.CONNECTED
+    assert ws.application_state is WebSocketState.DISCONNECTED
     assert ws.close_code == 1006
+    with pytest.raises(WebSocketDisconnect) as info:
+        await ws.send({"type": "websocket.send", "text": "x"})
+    assert info.value.code == 1006
     await ws.close()  # a no-op now
     assert server.sent == [{"type": "websocket.accept", "subprotocol": None}]
 

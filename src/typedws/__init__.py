@@ -7,7 +7,8 @@ messages decode straight into user types (``await ws.receive_json(type=Chat)``).
 
 from __future__ import annotations
 
-from typedws import _websocket
+from typedws import _connection
+from typedws._datastructures import Address
 from typedws._errors import (
     PayloadError,
     ProtocolError,
@@ -15,14 +16,19 @@ from typedws._errors import (
     WebSocketError,
     WebSocketStateError,
 )
+from typedws._headers import Headers
 from typedws._state import WebSocketState
+from typedws._url import URL
 from typedws._websocket import Mode, WebSocket
 
 __all__ = [
     "COMPILED",
+    "Address",
+    "Headers",
     "Mode",
     "PayloadError",
     "ProtocolError",
+    "URL",
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketError",
@@ -33,4 +39,4 @@ __all__ = [
 __version__ = "0.1.0"
 
 #: True when the mypyc-compiled build is running (the hot modules are C extensions).
-COMPILED: bool = not _websocket.__file__.endswith(".py")
+COMPILED: bool = not _connection.__file__.endswith(".py")

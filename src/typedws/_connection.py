@@ -1,0 +1,571 @@
+"""The synchronous half of a connection: its state, and the checks on each side of an await.
+
+``Connection`` is a mypyc native class. It owns the two state numbers, the close code and
+reason, and every decision: is this call allowed now, is this event well formed, what event do
+we send. It never awaits; the async shell (``WebSocket`` in _websocket.py, interpreted) calls one
+method here before each ``await`` of the server and one after. That split is where mypyc pays:
+compiled synchronous code is several times faster than interpreted, while a compiled coroutine is
+no cheaper than an interpreted one on CPython 3.11 (design.md section 6), and the interpreted
+shell keeps ordinary Python semantics for the public async methods (argument errors are ours, not
+mypyc's).
+
+The rules themselves live in _state.py (which move is legal) and _validate.py (what a
+well-formed event is); this module applies them to one connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Final
+
+from multidict import MultiDictProxy
+
+from typedws import _codecs
+from typedws._compat import mypyc_attr
+from typedws._datastructures import (
+    Address,
+    client_from_scope,
+    cookies_from_header,
+    path_params_from_scope,
+    query_params_from_scope,
+    subprotocols_from_scope,
+    url_from_scope,
+)
+from typedws._errors import (
+    PayloadError,
+    ProtocolError,
+    WebSocketDisconnect,
+    WebSocketStateError,
+)
+from typedws._headers import Headers, headers_from_scope
+from typedws._state import (
+    ACCEPT,
+    CLOSE,
+    CONNECT,
+    CONNECTED,
+    CONNECTING,
+    DISCONNECT,
+    DISCONNECTED,
+    RECEIVE,
+    RESPONSE,
+    RESPONSE_BODY,
+    RESPONSE_BODY_MORE,
+    RESPONSE_START,
+    SEND,
+    STATES,
+    WebSocketState,
+    app_state_problem,
+    client_state_problem,
+    next_app_state,
+    next_client_state,
+    state_name,
+)
+from typedws._url import URL
+from typedws._validate import (
+    app_event,
+    close_code_problem,
+    close_reason_problem,
+    data_frame,
+    disconnect_fields,
+    header_pairs,
+    server_event,
+)
+from typedws.events import Connect, Disconnect, Receive, ReceiveEvent
+from typedws.types import Scope
+
+__all__ = ["Connection"]
+
+logger: Final = logging.getLogger("typedws")
+
+#: Fields left out for older servers; each is logged once per process.
+_downgrade_logged: set[str] = set()
+
+_CONNECTION_LOST: Final = 1006
+
+
+def _log_downgrade_once(field: str, needed: str, version: str) -> None:
+    if field not in _downgrade_logged:
+        _downgrade_logged.add(field)
+        logger.warning(
+            "the ASGI server speaks websocket spec %s; %s needs %s, so typedws leaves it out",
+            version,
+            field,
+            needed,
+        )
+
+
+def _spec_version(scope: Scope) -> tuple[int, int]:
+    """The server's ASGI websocket spec version; "2.0" when it does not say (ASGI spec)."""
+    asgi = scope.get("asgi")
+    version = asgi.get("spec_version", "2.0") if isinstance(asgi, Mapping) else "2.0"
+    if not isinstance(version, str):
+        return (2, 0)
+    major, _, minor = version.partition(".")
+    try:
+        return (int(major), int(minor or "0"))
+    except ValueError:
+        return (2, 0)
+
+
+def _version_text(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+def mode_problem(mode: object) -> str:
+    """The error message for a JSON mode that is neither "text" nor "binary"."""
+    return f"mode must be 'text' or 'binary', got {mode!r}"
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class Connection:
+    """State and synchronous checks of one ASGI websocket connection (see module docstring).
+
+    Raises ValueError if ``scope["type"]`` is not ``"websocket"``.
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        # Checked at run time too: a plain-Python caller may pass anything.
+        scope_type = scope.get("type") if isinstance(scope, Mapping) else None  # type: ignore[redundant-expr]
+        if scope_type != "websocket":
+            raise ValueError(f"WebSocket needs a websocket scope, got scope type {scope_type!r}")
+        self.scope: Scope = scope
+        self._client_state = CONNECTING
+        self._app_state = CONNECTING
+        self._close_code: int | None = None
+        self._close_reason: str | None = None
+        self._spec: tuple[int, int] | None = None
+        # Whether websocket.accept was sent: after a rejected handshake (close before accept)
+        # no WebSocket exists, so a data frame from the server is out of order.
+        self._accepted = False
+        # Connection data, parsed from the scope on first read and kept (None: not read yet).
+        self._url: URL | None = None
+        self._headers: Headers | None = None
+        self._query_params: MultiDictProxy[str] | None = None
+        self._path_params: dict[str, Any] | None = None
+        self._cookies: dict[str, str] | None = None
+        self._subprotocols: list[str] | None = None
+        self._state: dict[str, Any] | None = None
+        self._client: Address | None = None
+        self._client_read = False  # None is a valid client, so it needs its own flag
+
+    # --- state -------------------------------------------------------------------------------
+
+    @property
+    def client_state(self) -> WebSocketState:
+        """What the server has told the application: CONNECTING, CONNECTED or DISCONNECTED."""
+        return STATES[self._client_state]
+
+    @property
+    def application_state(self) -> WebSocketState:
+        """What the application has told the server: CONNECTING, CONNECTED, RESPONSE or
+        DISCONNECTED."""
+        return STATES[self._app_state]
+
+    @property
+    def close_code(self) -> int | None:
+        """The close code once the connection ended (the client's, or the application's if it
+        closed first); None while it is open."""
+        return self._close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        """The close reason that went with :attr:`close_code`."""
+        return self._close_reason
+
+    @property
+    def spec_version(self) -> tuple[int, int]:
+        """The server's ASGI websocket spec version as ``(major, minor)``."""
+        spec = self._spec
+        if spec is None:
+            spec = _spec_version(self.scope)
+            self._spec = spec
+        return spec
+
+    # --- connection data: each parsed on first read, then kept (_datastructures.py) ---------
+    # The scope is fixed for the life of the connection (ASGI: it "contains the initial
+    # connection metadata"), so a value computed once stays right. Errors in a scope field
+    # surface as ProtocolError when that property is first read, not at construction.
+
+    @property
+    def url(self) -> URL:
+        """The URL the client asked for: ``ws://host:port/root/path?query`` (see ``URL``).
+
+        Built from the scheme, the Host header (else ``server``), ``root_path``, ``path`` and
+        ``query_string``. Raises ProtocolError if one of those scope fields is malformed.
+        """
+        url = self._url
+        if url is None:
+            url = url_from_scope(self.scope)
+            self._url = url
+        return url
+
+    @property
+    def headers(self) -> Headers:
+        """The handshake headers: case-insensitive, multi-valued, read-only, latin-1 decoded;
+        ``.raw`` is the scope's list of byte pairs. Raises ProtocolError if they are malformed."""
+        headers = self._headers
+        if headers is None:
+            headers = headers_from_scope(self.scope)
+            self._headers = headers
+        return headers
+
+    @property
+    def query_params(self) -> MultiDictProxy[str]:
+        """The decoded query parameters, in order, repeats and blank values kept (read-only).
+        Raises ProtocolError if ``query_string`` is not bytes."""
+        params = self._query_params
+        if params is None:
+            params = query_params_from_scope(self.scope)
+            self._query_params = params
+        return params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """The router's ``scope["path_params"]``, or ``{}`` when no router set any."""
+        params = self._path_params
+        if params is None:
+            params = path_params_from_scope(self.scope)
+            self._path_params = params
+        return params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies of the Cookie header(s); malformed pairs are skipped, never an error."""
+        cookies = self._cookies
+        if cookies is None:
+            # HTTP/2 may split the cookie into several header fields (RFC 9113 section
+            # 8.2.3); they join back with "; ".
+            cookies = cookies_from_header("; ".join(self.headers.getall("cookie", [])))
+            self._cookies = cookies
+        return cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The client's ``Address(host, port)``, or None when the server does not give it."""
+        if not self._client_read:
+            self._client = client_from_scope(self.scope)
+            self._client_read = True
+        return self._client
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        offered = self._subprotocols
+        if offered is None:
+            offered = subprotocols_from_scope(self.scope)
+            self._subprotocols = offered
+        return offered
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The lifespan state the server copied into the scope (ASGI lifespan, "state").
+
+        When the server gives none, an empty dict kept for this connection (the scope itself
+        is not changed). Raises ProtocolError if ``scope["state"]`` is not a dict.
+        """
+        state = self._state
+        if state is None:
+            found = self.scope.get("state")
+            if found is None:
+                state = {}
+            elif isinstance(found, dict):
+                state = found
+            else:
+                raise ProtocolError(f"scope['state'] must be a dict, got {type(found).__name__}")
+            self._state = state
+        return state
+
+    # --- synchronous halves: checks before, and after, each await ---------------------------
+
+    def _record_close(self, code: int, reason: str | None) -> None:
+        if self._close_code is None:
+            self._close_code = code
+            self._close_reason = reason if reason is not None else ""
+
+    def _lost(self) -> WebSocketDisconnect:
+        """The server's send raised OSError: the peer is gone without a close frame."""
+        self._client_state = DISCONNECTED
+        self._app_state = DISCONNECTED
+        self._record_close(_CONNECTION_LOST, "")
+        return WebSocketDisconnect(_CONNECTION_LOST, "")
+
+    def _check_send(self) -> None:
+        """Raise unless a data frame may be sent now; the state itself does not change."""
+        if next_app_state(self._app_state, SEND) < 0:
+            if self._app_state == CONNECTING:
+                raise WebSocketStateError(
+                    "cannot send before the connection is accepted; call accept() first"
+                )
+            if self._app_state == DISCONNECTED and self._client_state == DISCONNECTED:
+                # Both sides ended; the client is gone (the transport may have broken under an
+                # earlier send): every send after that raises WebSocketDisconnect with the
+                # code on record, 1006 included (design.md section 1).
+                raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
+            raise WebSocketStateError(app_state_problem(self._app_state, SEND))
+        if self._client_state == DISCONNECTED:
+            raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
+
+    def _text_message(self, data: object, method: str) -> dict[str, object]:
+        if type(data) is not str and not isinstance(data, str):
+            raise TypeError(f"{method}() takes str, got {type(data).__name__}")
+        self._check_send()
+        return {"type": SEND, "text": data}
+
+    def _bytes_message(self, data: object, method: str) -> dict[str, object]:
+        if type(data) is bytes:
+            payload: bytes = data
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            payload = bytes(data)
+        else:
+            raise TypeError(
+                f"{method}() takes bytes, bytearray or memoryview, got {type(data).__name__}"
+            )
+        self._check_send()
+        return {"type": SEND, "bytes": payload}
+
+    def _json_message(self, data: object, mode: str) -> dict[str, object]:
+        self._check_send()
+        encoded = _codecs.encode_json(data)
+        if mode == "text":
+            return {"type": SEND, "text": encoded.decode("utf-8")}
+        if mode == "binary":
+            return {"type": SEND, "bytes": encoded}
+        raise ValueError(mode_problem(mode))
+
+    def _msgpack_message(self, data: object) -> dict[str, object]:
+        self._check_send()
+        return {"type": SEND, "bytes": _codecs.encode_msgpack(data)}
+
+    def _check_receive(self, mode: str) -> None:
+        """Raise unless a data frame may be received now (and ``mode`` is valid)."""
+        if mode != "text" and mode != "binary":
+            raise ValueError(mode_problem(mode))
+        if self._app_state == CONNECTING or self._app_state == RESPONSE:
+            raise WebSocketStateError(
+                "cannot receive data before the connection is accepted; call accept() first "
+                f"(application side is {state_name(self._app_state)})"
+            )
+        if self._client_state != CONNECTED:
+            raise WebSocketStateError(
+                f"cannot receive: the client side is {state_name(self._client_state)}"
+                + (
+                    " (the client already disconnected)"
+                    if self._client_state == DISCONNECTED
+                    else ""
+                )
+            )
+
+    def _frame(self, message: object) -> str | bytes:
+        """Check an event that must be a data frame or a disconnect; return the payload.
+
+        A disconnect moves the client side to DISCONNECTED and raises WebSocketDisconnect.
+        """
+        event_type, event = server_event(message)
+        next_state = next_client_state(self._client_state, self._app_state, event_type)
+        if next_state < 0:
+            raise ProtocolError(
+                client_state_problem(self._client_state, self._app_state, event_type)
+            )
+        if event_type == RECEIVE:
+            self._check_accepted()
+            return data_frame(event, RECEIVE)
+        code, reason = disconnect_fields(event)
+        self._client_state = next_state
+        self._record_close(code, reason)
+        raise WebSocketDisconnect(code, reason)
+
+    def _text_frame(self, message: object) -> str:
+        frame = self._frame(message)
+        if isinstance(frame, str):
+            return frame
+        raise PayloadError("expected a text frame, got a binary frame", frame)
+
+    def _bytes_frame(self, message: object) -> bytes:
+        frame = self._frame(message)
+        if isinstance(frame, bytes):
+            return frame
+        raise PayloadError("expected a binary frame, got a text frame", frame)
+
+    def _json_frame(self, message: object, mode: str) -> str | bytes:
+        frame = self._frame(message)
+        if mode == "text":
+            if isinstance(frame, str):
+                return frame
+            raise PayloadError(
+                "expected JSON in a text frame, got a binary frame (use mode='binary')", frame
+            )
+        if isinstance(frame, bytes):
+            return frame
+        raise PayloadError(
+            "expected JSON in a binary frame, got a text frame (use mode='text')", frame
+        )
+
+    def _server_event(self, message: object) -> ReceiveEvent:
+        """Check any event from the server for the raw ``receive``; return its Struct."""
+        event_type, event = server_event(message)
+        next_state = next_client_state(self._client_state, self._app_state, event_type)
+        if next_state < 0:
+            raise ProtocolError(
+                client_state_problem(self._client_state, self._app_state, event_type)
+            )
+        if event_type == RECEIVE:
+            self._check_accepted()
+            frame = data_frame(event, RECEIVE)
+            result: ReceiveEvent = (
+                Receive(text=frame) if isinstance(frame, str) else Receive(bytes=frame)
+            )
+        elif event_type == DISCONNECT:
+            code, reason = disconnect_fields(event)
+            self._record_close(code, reason)
+            result = Disconnect(code=code, reason=reason)
+        else:
+            result = Connect()
+        self._client_state = next_state
+        return result
+
+    def _handshake(self, message: object) -> None:
+        """Check the event that opens the connection: it must be ``websocket.connect``."""
+        event_type, event = server_event(message)
+        if event_type == DISCONNECT:
+            code, reason = disconnect_fields(event)
+            self._client_state = DISCONNECTED
+            self._record_close(code, reason)
+            raise WebSocketDisconnect(code, reason)
+        if event_type != CONNECT:
+            raise ProtocolError(
+                client_state_problem(self._client_state, self._app_state, event_type)
+            )
+        self._client_state = CONNECTED
+
+    def _check_accepted(self) -> None:
+        if not self._accepted:
+            # Reached only after a rejected handshake: the state table lets websocket.receive
+            # through once the application side is DISCONNECTED, as frames in flight may
+            # still arrive after a close that followed an accept.
+            raise ProtocolError(
+                "the server sent 'websocket.receive' although the application rejected the "
+                "handshake: no WebSocket was opened"
+            )
+
+    def _advance_app(self, event_type: str, error: type[Exception]) -> None:
+        next_state = next_app_state(self._app_state, event_type)
+        if next_state < 0:
+            raise error(app_state_problem(self._app_state, event_type))
+        if self._client_state == DISCONNECTED and event_type != CLOSE:
+            # Nothing but a (no-op) close goes out once the client is gone: a server would
+            # raise OSError (ASGI spec); report the disconnect already seen instead.
+            raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
+        if event_type == ACCEPT:
+            self._accepted = True
+        self._app_state = next_state
+
+    def _accept_message(self, subprotocol: str | None, headers: object) -> dict[str, object]:
+        if next_app_state(self._app_state, ACCEPT) < 0:
+            raise WebSocketStateError(app_state_problem(self._app_state, ACCEPT))
+        if subprotocol is not None:
+            if not isinstance(subprotocol, str):
+                raise TypeError(
+                    f"subprotocol must be a str or None, got {type(subprotocol).__name__}"
+                )
+            offered = self.scope.get("subprotocols") or []
+            if subprotocol not in offered:
+                raise ValueError(
+                    f"subprotocol {subprotocol!r} was not offered by the client "
+                    f"(offered: {list(offered)!r})"
+                )
+        message: dict[str, object] = {"type": ACCEPT, "subprotocol": subprotocol}
+        pairs = header_pairs(headers)
+        if pairs:
+            if self.spec_version >= (2, 1):
+                message["headers"] = pairs
+            else:
+                _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
+        return message
+
+    def _close_message(self, code: int, reason: str | None) -> dict[str, object] | None:
+        """Build the close event, or None when closing is a no-op (already closed / gone)."""
+        problem = close_code_problem(code) or close_reason_problem(reason)
+        if problem:
+            raise ValueError(problem)
+        if self._app_state == DISCONNECTED or self._client_state == DISCONNECTED:
+            return None
+        if self._app_state == RESPONSE:
+            raise WebSocketStateError(app_state_problem(self._app_state, CLOSE))
+        code = int(code)  # a plain int on the wire, also for an IntEnum
+        self._app_state = DISCONNECTED
+        self._record_close(code, reason)
+        message: dict[str, object] = {"type": CLOSE, "code": code}
+        if reason:
+            if self.spec_version >= (2, 3):
+                message["reason"] = reason
+            else:
+                _log_downgrade_once("a close reason", "2.3", _version_text(self.spec_version))
+        return message
+
+    def _raw_message(self, message: object) -> dict[str, object] | None:
+        """Check an event for the raw ``send`` and advance the state; None means skip it
+        (a close after the connection already ended, which is a no-op)."""
+        event_type, wire = app_event(message)
+        if event_type == SEND:
+            self._check_send_raw()
+            return wire
+        if event_type == CLOSE:
+            if self._app_state == DISCONNECTED or self._client_state == DISCONNECTED:
+                return None
+            self._advance_app(CLOSE, ProtocolError)
+            code = wire["code"]
+            reason = wire["reason"]
+            self._record_close(
+                code if isinstance(code, int) else 1000, reason if isinstance(reason, str) else None
+            )
+            if reason is None or self.spec_version < (2, 3):
+                del wire["reason"]
+            return wire
+        if event_type == ACCEPT:
+            subprotocol = wire["subprotocol"]
+            if subprotocol is not None and subprotocol not in (
+                self.scope.get("subprotocols") or []
+            ):
+                raise ProtocolError(
+                    f"websocket.accept event: subprotocol {subprotocol!r} was not offered "
+                    "by the client"
+                )
+            if self._client_state == CONNECTING:
+                raise ProtocolError(
+                    "websocket.accept event: the server has not delivered websocket.connect yet; "
+                    "receive it first"
+                )
+            self._advance_app(ACCEPT, ProtocolError)
+            if self.spec_version < (2, 1):
+                # Not even an empty list: the field does not exist before spec 2.1.
+                if wire["headers"]:
+                    _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
+                del wire["headers"]
+            return wire
+        if event_type == RESPONSE_START and "websocket.http.response" not in (
+            self.scope.get("extensions") or {}
+        ):
+            raise ProtocolError(
+                "websocket.http.response.start event: the server does not support denial "
+                "responses (no 'websocket.http.response' in scope['extensions'])"
+            )
+        if event_type == RESPONSE_BODY and wire["more_body"] is True:
+            self._advance_app(RESPONSE_BODY_MORE, ProtocolError)
+        else:
+            self._advance_app(event_type, ProtocolError)
+        return wire
+
+    def _check_send_raw(self) -> None:
+        if next_app_state(self._app_state, SEND) < 0:
+            if self._app_state == DISCONNECTED and self._client_state == DISCONNECTED:
+                raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
+            raise ProtocolError(app_state_problem(self._app_state, SEND))
+        if self._client_state == DISCONNECTED:
+            raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
+
+    def _check_can_receive_raw(self) -> None:
+        if self._client_state == DISCONNECTED:
+            raise WebSocketStateError(
+                f"cannot receive: the client already disconnected (code {self._close_code})"
+            )

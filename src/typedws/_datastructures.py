@@ -1,0 +1,311 @@
+"""Reading the connection data out of an ASGI websocket scope.
+
+Owns the parsing behind ``ws.url``, ``ws.headers``, ``ws.query_params``, ``ws.cookies``,
+``ws.client``, ``ws.subprotocols`` and ``ws.path_params``: plain functions from scope values to
+typed values, knowing nothing of the connection's state or of ``receive``/``send``. The
+``WebSocket`` calls each at most once, when the property is first read.
+
+Compiled by mypyc: this is synchronous string and bytes work on every connection that reads its
+handshake. The classes it returns that mypyc cannot compile (``URL``, a ``str`` subclass, and
+``Headers``, a multidict subclass) live in the uncompiled ``_url`` and ``_headers`` modules.
+
+The scope comes from the server, so every field is checked before use: a field of the wrong shape
+raises ``ProtocolError`` naming the field, never a bare ``TypeError`` from deep inside.
+Field meanings are those of the ASGI HTTP & WebSocket spec, "WebSocket - Connection Scope".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final, NamedTuple
+from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
+
+from multidict import CIMultiDict, MultiDict, MultiDictProxy
+
+from ._errors import ProtocolError
+from ._url import _PATH_SAFE, URL
+
+__all__ = [
+    "Address",
+    "client_from_scope",
+    "cookies_from_header",
+    "decode_headers",
+    "parse_query_string",
+    "path_params_from_scope",
+    "query_params_from_scope",
+    "subprotocols_from_scope",
+    "url_from_scope",
+]
+
+
+class Address(NamedTuple):
+    """A peer's network address, as ASGI gives it: ``Address(host="127.0.0.1", port=52814)``."""
+
+    host: str
+    port: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+
+
+def decode_headers(raw: object) -> CIMultiDict[str]:
+    """Check ASGI header pairs and decode them as latin-1 into a case-insensitive multidict.
+
+    ASGI: "headers: List of [name, value], where name is the header name as byte string and value
+    is the header value as a byte string"; servers send tuples or lists, both are accepted. Order
+    and duplicates are kept. Raises ``ProtocolError`` naming the first bad item.
+    """
+    if not isinstance(raw, (list, tuple)):
+        raise ProtocolError(
+            f"scope['headers'] must be a list of [name, value] byte pairs, got {type(raw).__name__}"
+        )
+    pairs: list[tuple[str, str]] = []
+    for index, item in enumerate(raw):
+        if isinstance(item, (tuple, list)) and len(item) == 2:
+            name = item[0]
+            value = item[1]
+            if isinstance(name, bytes) and isinstance(value, bytes):
+                # latin-1 maps every octet to one code point: lossless, and what HTTP intends
+                # for field values (RFC 9110 section 5.5).
+                pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+                continue
+        raise ProtocolError(
+            f"scope['headers'][{index}] must be a [name, value] pair of bytes, got {item!r}"
+        )
+    return CIMultiDict(pairs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Query string
+
+
+def _decode_query_component(component: bytes) -> str:
+    # application/x-www-form-urlencoded (WHATWG URL, "urlencoded parsing"): "+" is a space, then
+    # percent-decoding, then UTF-8 with replacement characters for invalid sequences.
+    if b"+" in component:
+        component = component.replace(b"+", b" ")
+    if b"%" in component:
+        component = unquote_to_bytes(component)
+    return component.decode("utf-8", "replace")
+
+
+def parse_query_string(query_string: bytes) -> MultiDictProxy[str]:
+    """Parse a raw query string into a read-only multidict.
+
+    ``b"a=1&b=&a=2&c"`` gives ``a: "1", b: "", a: "2", c: ""``: order, repeated keys and blank
+    values are all kept; only empty pieces (``&&``) are dropped. Only ``&`` separates pairs, as in
+    ``urllib.parse`` since Python 3.10 (``;`` is data). Works on the bytes, so raw UTF-8 in the
+    query decodes correctly too.
+    """
+    pairs: list[tuple[str, str]] = []
+    for piece in query_string.split(b"&"):
+        if not piece:
+            continue
+        name, _, value = piece.partition(b"=")
+        pairs.append((_decode_query_component(name), _decode_query_component(value)))
+    return MultiDictProxy(MultiDict(pairs))
+
+
+def _query_string(scope: Mapping[str, Any]) -> bytes:
+    # ASGI: "query_string: Byte string URL portion after the ?. Optional, default is empty".
+    query_string = scope.get("query_string", b"")
+    if not isinstance(query_string, bytes):
+        raise ProtocolError(
+            f"scope['query_string'] must be bytes, got {type(query_string).__name__}"
+        )
+    return query_string
+
+
+def query_params_from_scope(scope: Mapping[str, Any]) -> MultiDictProxy[str]:
+    """Parse ``scope["query_string"]`` (see :func:`parse_query_string`).
+
+    Raises ``ProtocolError`` when the query string is not bytes.
+    """
+    return parse_query_string(_query_string(scope))
+
+
+# ---------------------------------------------------------------------------------------------
+# Cookies
+
+
+def cookies_from_header(value: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header value into ``{name: value}``; never raises.
+
+    RFC 6265 section 4.2.1: ``name=value`` pairs separated by ``;``. A pair without ``=`` or with
+    an empty name is skipped; a value wrapped in double quotes loses them (``cookie-value`` may be
+    a quoted string). When a name repeats, the first one wins: user agents list the cookie with
+    the most specific path first (RFC 6265 section 5.4, step 2).
+    """
+    cookies: dict[str, str] = {}
+    for chunk in value.split(";"):
+        name, sep, cookie_value = chunk.partition("=")
+        if not sep:
+            continue
+        name = name.strip()
+        if not name or name in cookies:
+            continue
+        cookie_value = cookie_value.strip()
+        if len(cookie_value) >= 2 and cookie_value[0] == '"' and cookie_value[-1] == '"':
+            cookie_value = cookie_value[1:-1]
+        cookies[name] = cookie_value
+    return cookies
+
+
+# ---------------------------------------------------------------------------------------------
+# Client, subprotocols, path params
+
+
+def client_from_scope(scope: Mapping[str, Any]) -> Address | None:
+    """The client's address from ``scope["client"]``, or ``None`` when the server gives none.
+
+    ASGI: "client: List of [host, port] ... Optional, defaults to None". Raises ``ProtocolError``
+    for any other shape.
+    """
+    client = scope.get("client")
+    if client is None:
+        return None
+    if isinstance(client, (list, tuple)) and len(client) == 2:
+        host = client[0]
+        port = client[1]
+        if isinstance(host, str) and isinstance(port, int) and not isinstance(port, bool):
+            return Address(host, port)
+    raise ProtocolError(f"scope['client'] must be a [host: str, port: int] pair, got {client!r}")
+
+
+def subprotocols_from_scope(scope: Mapping[str, Any]) -> list[str]:
+    """The subprotocols the client offered, in its order (a new list; the scope is not shared).
+
+    ASGI: "subprotocols: List of subprotocols the client advertised as unicode strings. Optional,
+    defaults to empty list." Raises ``ProtocolError`` when it is not a list of str.
+    """
+    offered = scope.get("subprotocols")
+    if offered is None:
+        return []
+    if isinstance(offered, (list, tuple)):
+        result: list[str] = []
+        for item in offered:
+            if not isinstance(item, str):
+                break
+            result.append(item)
+        else:
+            return result
+    raise ProtocolError(f"scope['subprotocols'] must be a list of str, got {offered!r}")
+
+
+def path_params_from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """The router's ``scope["path_params"]`` (a Starlette-style convention, not ASGI), or ``{}``.
+
+    The scope's own dict is returned, not a copy. Raises ``ProtocolError`` when it is not a dict.
+    """
+    params = scope.get("path_params")
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ProtocolError(f"scope['path_params'] must be a dict, got {type(params).__name__}")
+    return params
+
+
+# ---------------------------------------------------------------------------------------------
+# URL
+
+_DEFAULT_PORTS: Final = {"ws": 80, "wss": 443, "http": 80, "https": 443}
+# host [":" port] as a Host header carries it (RFC 9110 section 7.2, RFC 3986 section 3.2.2): an
+# IPv6 literal in brackets (with an optional "%25" zone id, RFC 6874) or a reg-name / IPv4 made of
+# unreserved characters. Anything else (a "/", "@", "?", spaces...) would change how the URL
+# parses, so such a header is not trusted and the server address is used instead.
+_HOST_RE: Final = re.compile(
+    r"(?:\[[0-9A-Fa-f:.]+(?:%25[0-9A-Za-z._~-]+)?\]|[0-9A-Za-z._~-]+)(?::[0-9]{1,5})?"
+)
+# Query bytes kept as they are when the URL is assembled: every printable ASCII character except
+# "#", which would start a fragment. Control characters, spaces and non-ASCII bytes (which a
+# server may pass through, though RFC 3986 allows none of them) are percent-encoded.
+_QUERY_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
+_QUERY_UNSAFE: Final = re.compile(rb"[^\x21-\x22\x24-\x7e]")  # the complement of _QUERY_SAFE
+
+
+def _host_header(raw_headers: object) -> str | None:
+    if isinstance(raw_headers, (list, tuple)):
+        for item in raw_headers:
+            if isinstance(item, (list, tuple)) and len(item) == 2 and item[0] == b"host":
+                value = item[1]
+                if isinstance(value, bytes):
+                    return value.decode("latin-1")
+    return None
+
+
+def _server_netloc(scheme: str, server: object) -> str:
+    # ASGI: "server: List of [host, port] ... Optional, defaults to None". A Unix socket server
+    # gives [path, None] (uvicorn --uds): a path is no URL host, so the netloc stays empty.
+    if not isinstance(server, (list, tuple)) or len(server) != 2:
+        return ""
+    host = server[0]
+    port = server[1]
+    if not isinstance(host, str):
+        return ""
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # IPv6 literal
+    if _HOST_RE.fullmatch(host) is None:
+        return ""
+    if not isinstance(port, int) or isinstance(port, bool) or port == _DEFAULT_PORTS.get(scheme):
+        return host
+    return f"{host}:{port}"
+
+
+def full_path(path: str, root_path: str) -> str:
+    """The request path including the mount point, from the scope's ``path`` and ``root_path``.
+
+    The ASGI spec has ``path`` include ``root_path`` ("PATH_INFO can be derived by stripping
+    root_path from path"); uvicorn and Starlette follow it. hypercorn 0.18 passes its configured
+    ``root_path`` without adding it to ``path``. So: a ``path`` that already starts with
+    ``root_path`` at a segment boundary is taken as it is, any other gets ``root_path`` in front.
+    (The one case this cannot tell apart is a stripped ``path`` that itself begins with
+    ``root_path``, such as ``/api/api/x`` behind a server that strips ``/api``.)
+    """
+    root = root_path.rstrip("/")
+    if not root or path == root or path.startswith(root + "/"):
+        return path
+    return root + path
+
+
+def url_from_scope(scope: Mapping[str, Any]) -> URL:
+    """The connection's URL as the client requested it: ``ws://host:port/root/path?query``.
+
+    Scheme from ``scope["scheme"]`` (default ``ws``); host and port from the ``Host`` header
+    when it is a valid ``host[:port]``, else from ``scope["server"]`` with the default port (80
+    for ws, 443 for wss) left out; the path from ``root_path`` and ``path`` (see
+    :func:`full_path`), percent-encoded; the raw ``query_string``. Raises ``ProtocolError`` when
+    ``path`` is missing or a field has the wrong type.
+    """
+    scheme = scope.get("scheme") or "ws"
+    if not isinstance(scheme, str):
+        raise ProtocolError(f"scope['scheme'] must be a str, got {type(scheme).__name__}")
+    path = scope.get("path")
+    if not isinstance(path, str):
+        raise ProtocolError(f"scope['path'] must be a str, got {type(path).__name__}")
+    root_path = scope.get("root_path") or ""
+    if not isinstance(root_path, str):
+        raise ProtocolError(f"scope['root_path'] must be a str, got {type(root_path).__name__}")
+    query_string = _query_string(scope)
+    if _QUERY_UNSAFE.search(query_string) is None:
+        query = query_string.decode("ascii")  # the usual case, and much faster than quoting
+    else:
+        query = quote_from_bytes(query_string, safe=_QUERY_SAFE)
+    # ASGI path is decoded: encode it again so that "?", "#", "%" and spaces stay in the path.
+    encoded_path = quote(full_path(path, root_path), safe=_PATH_SAFE)
+    tail = encoded_path if encoded_path.startswith("/") else "/" + encoded_path
+    if query:
+        tail += "?" + query
+
+    host = _host_header(scope.get("headers"))
+    if host is not None and _HOST_RE.fullmatch(host) is not None:
+        try:
+            return URL(f"{scheme}://{host}{tail}")
+        except ValueError:
+            pass  # e.g. "[zz]" or a port over 65535: fall back to the server address
+    url = f"{scheme}://{_server_netloc(scheme, scope.get('server'))}{tail}"
+    try:
+        return URL(url)
+    except ValueError as exc:  # only a scheme with spaces or control characters gets here
+        raise ProtocolError(f"the scope does not make a valid URL: {exc}") from None
