@@ -107,7 +107,12 @@ def test_dropped_connections_leave_others_unaffected_and_nothing_behind(ws_impl:
                 duplicated + round_duplicated,
                 seen + round_seen,
             )
-        after = await server.wait_for(lambda s: s["active"] == 0, "all handlers to exit")
+        # uvicorn finishes its own per-connection tasks shortly after the handlers return: a
+        # leak shows as this wait timing out, with the counts in the message.
+        after = await server.wait_for(
+            lambda s: s["active"] == 0 and s["tasks"] <= before["tasks"],
+            "all handlers and their tasks to finish",
+        )
         exits = Counter(after["exits"]) - Counter(before["exits"])
         growth = after["rss_kib"] - before["rss_kib"]
         print(
@@ -125,7 +130,6 @@ def test_dropped_connections_leave_others_unaffected_and_nothing_behind(ws_impl:
             f"WebSocketDisconnect:{DROP_CODE[ws_impl]}": DROPPED * FAULT_ROUNDS,
             "WebSocketDisconnect:1000": TALKERS * FAULT_ROUNDS,
         }
-        assert after["tasks"] <= before["tasks"], "tasks left behind"
         assert abs(growth) < MEMORY_SLACK_KIB
 
     async def _round(server: ServerProcess, first: int) -> tuple[int, int, int]:
