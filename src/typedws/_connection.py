@@ -69,6 +69,7 @@ from typedws._validate import (
     data_frame,
     disconnect_fields,
     header_pairs,
+    int_code,
     server_event,
 )
 from typedws.events import Connect, Disconnect, Receive, ReceiveEvent
@@ -324,7 +325,12 @@ class Connection:
         self._check_send()
         return {"type": SEND, "bytes": payload}
 
-    def _json_message(self, data: object, mode: str) -> dict[str, object]:
+    # Arguments that come straight from the application are typed ``object`` in this compiled
+    # class: mypyc enforces annotations with its own messages ("int object expected; got str")
+    # and turns True into 1, so the compiled build would disagree with the pure one. Each
+    # method checks its arguments itself and names the problem.
+
+    def _json_message(self, data: object, mode: object) -> dict[str, object]:
         self._check_send()
         encoded = _codecs.encode_json(data)
         if mode == "text":
@@ -337,7 +343,7 @@ class Connection:
         self._check_send()
         return {"type": SEND, "bytes": _codecs.encode_msgpack(data)}
 
-    def _check_receive(self, mode: str) -> None:
+    def _check_receive(self, mode: object) -> None:
         """Raise unless a data frame may be received now (and ``mode`` is valid)."""
         if mode != "text" and mode != "binary":
             raise ValueError(mode_problem(mode))
@@ -387,7 +393,7 @@ class Connection:
             return frame
         raise PayloadError("expected a binary frame, got a text frame", frame)
 
-    def _json_frame(self, message: object, mode: str) -> str | bytes:
+    def _json_frame(self, message: object, mode: object) -> str | bytes:
         frame = self._frame(message)
         if mode == "text":
             if isinstance(frame, str):
@@ -460,7 +466,7 @@ class Connection:
             self._accepted = True
         self._app_state = next_state
 
-    def _accept_message(self, subprotocol: str | None, headers: object) -> dict[str, object]:
+    def _accept_message(self, subprotocol: object, headers: object) -> dict[str, object]:
         if next_app_state(self._app_state, ACCEPT) < 0:
             raise WebSocketStateError(app_state_problem(self._app_state, ACCEPT))
         if subprotocol is not None:
@@ -483,7 +489,7 @@ class Connection:
                 _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
         return message
 
-    def _close_message(self, code: int, reason: str | None) -> dict[str, object] | None:
+    def _close_message(self, code: object, reason: object) -> dict[str, object] | None:
         """Build the close event, or None when closing is a no-op (already closed / gone)."""
         problem = close_code_problem(code) or close_reason_problem(reason)
         if problem:
@@ -492,13 +498,16 @@ class Connection:
             return None
         if self._app_state == RESPONSE:
             raise WebSocketStateError(app_state_problem(self._app_state, CLOSE))
-        code = int(code)  # a plain int on the wire, also for an IntEnum
+        # Checked above: an int (a plain one on the wire, also for an IntEnum) and a str or None.
+        value = int_code(code)
+        assert value is not None
+        text = reason if isinstance(reason, str) else None
         self._app_state = DISCONNECTED
-        self._record_close(code, reason)
-        message: dict[str, object] = {"type": CLOSE, "code": code}
-        if reason:
+        self._record_close(value, text)
+        message: dict[str, object] = {"type": CLOSE, "code": value}
+        if text:
             if self.spec_version >= (2, 3):
-                message["reason"] = reason
+                message["reason"] = text
             else:
                 _log_downgrade_once("a close reason", "2.3", _version_text(self.spec_version))
         return message
