@@ -112,3 +112,21 @@ def soak(session: nox.Session) -> None:
     session.install(*TEST_REQUIREMENTS)
     _install_typedws(session, compiled=True)
     _run_tests(session, "test_load.py", {"TYPEDWS_SOAK": "1"})
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Benchmarks (benchmarks/run.py): typedws compiled and pure side by side with Starlette,
+    Lilya and Litestar; writes benchmarks/RESULTS.md and benchmarks/ratios.png.
+
+    The compiled build is installed in the session; the pure build goes to a separate directory
+    that the runner puts first on the path of a second worker process. Pass runner options after
+    ``--`` (``nox -s bench -- --quick``).
+    """
+    session.install("-r", "requirements/bench.txt")
+    _install_typedws(session, compiled=True)
+    pure = os.path.join(session.create_tmp(), "typedws-pure")
+    shutil.rmtree(pure, ignore_errors=True)
+    shutil.rmtree("build", ignore_errors=True)
+    session.install("--no-deps", "--target", pure, ".", env=PURE)
+    session.run("python", "benchmarks/run.py", "--pure-path", pure, *session.posargs)

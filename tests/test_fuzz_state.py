@@ -395,6 +395,7 @@ class Model:
     close_code: int | None = None
     close_reason: str | None = None
     broken: bool = False
+    lost: bool = False  # a send failed on the broken transport (not a close: that is quiet)
     queue: list[Incoming] = field(default_factory=list)
 
     def _record(self, code: int, reason: str | None) -> None:
@@ -407,6 +408,7 @@ class Model:
         if self.broken:  # both sides end, as in Starlette; the app learns the code 1006
             self.c = DISCONNECTED
             self.a = DISCONNECTED
+            self.lost = True
             self._record(1006, "")
             return Expect(raises=(WebSocketDisconnect,), code=1006)
         return Expect(sends=1)
@@ -420,11 +422,13 @@ class Model:
     # data frames ---------------------------------------------------------------------------
 
     def _send_problems(self, order_error: type[BaseException]) -> tuple[type[BaseException], ...]:
+        if self.lost:
+            # The transport broke under an earlier send: every send reports that again.
+            return (WebSocketDisconnect,)
         if self.a in (CONNECTING, RESPONSE):
             return (order_error,)
         if self.a == DISCONNECTED and self.c == DISCONNECTED:
-            # The client is gone (perhaps the transport broke): that is what a send reports.
-            return (WebSocketDisconnect,)
+            return (order_error, WebSocketDisconnect)  # closed by both sides: either is true
         if self.c == DISCONNECTED:
             return (WebSocketDisconnect,)
         if self.a == DISCONNECTED:
@@ -863,17 +867,17 @@ class ConnectionMachine(RuleBasedStateMachine):
         self._run(expect, lambda: self.ws.accept(subprotocol, headers[0]))  # type: ignore[arg-type]
 
     @rule(data=st.sampled_from(TEXT_ARGS))
-    def send_text(self, data: object) -> None:
+    def send_text(self, data: Any) -> None:  # Any: wrong types on purpose
         self._prepare()
         expect = self.model.send_data(None if isinstance(data, str) else TypeError)
-        self._run(expect, lambda: self.ws.send_text(data))  # type: ignore[arg-type]
+        self._run(expect, lambda: self.ws.send_text(data))
 
     @rule(data=st.sampled_from(BYTES_ARGS))
-    def send_bytes(self, data: object) -> None:
+    def send_bytes(self, data: Any) -> None:  # Any: wrong types on purpose
         self._prepare()
         ok = isinstance(data, (bytes, bytearray, memoryview))
         expect = self.model.send_data(None if ok else TypeError)
-        self._run(expect, lambda: self.ws.send_bytes(data))  # type: ignore[arg-type]
+        self._run(expect, lambda: self.ws.send_bytes(data))
 
     @rule(data=st.sampled_from(JSON_ARGS), mode=st.sampled_from(MODES))
     def send_json(self, data: object, mode: str) -> None:
@@ -976,7 +980,8 @@ class ConnectionMachine(RuleBasedStateMachine):
     def raw_send(self, out: Outgoing) -> None:
         self._prepare()
         expect = self.model.raw_send(out)
-        self._run(expect, lambda: self.ws.send(out.message))  # type: ignore[arg-type]
+        message: Any = out.message  # malformed on purpose, some of them
+        self._run(expect, lambda: self.ws.send(message))
 
     @rule(pre=maybe_incoming)
     def raw_receive(self, pre: Incoming | None) -> None:

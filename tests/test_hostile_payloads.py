@@ -220,7 +220,7 @@ async def test_a_text_frame_where_bytes_were_asked_is_a_payload_error_and_consum
     with pytest.raises(PayloadError, match="expected a binary frame, got a text frame") as info:
         await ws.receive_bytes()
     assert info.value.frame == "t1"
-    with pytest.raises(PayloadError, match="expected a binary frame, got a text frame"):
+    with pytest.raises(PayloadError, match="expected MessagePack in a binary frame, got a text"):
         await ws.receive_msgpack()
     with pytest.raises(PayloadError, match="use mode='text'"):
         await ws.receive_json("binary")

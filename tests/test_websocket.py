@@ -638,3 +638,17 @@ async def test_subclasses_are_honoured_by_iterators() -> None:
     ws = Shouting(server.scope, server.receive, server.send)
     await ws.accept()
     assert [m async for m in ws.iter_text()] == ["HI"]
+
+
+async def test_every_send_after_a_broken_transport_is_a_disconnect() -> None:
+    server = FakeServer()
+    ws = await accepted(server)
+    server.send_error = ConnectionResetError()
+    with pytest.raises(WebSocketDisconnect):
+        await ws.send_text("first")
+    server.send_error = None
+    for attempt in (ws.send_text("again"), ws.send_bytes(b"x"), ws.send(Send(text="raw"))):
+        with pytest.raises(WebSocketDisconnect) as info:
+            await attempt
+        assert info.value.code == 1006
+    assert len(server.sent) == 1

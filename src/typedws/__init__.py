@@ -8,6 +8,7 @@ messages decode straight into user types (``await ws.receive_json(type=Chat)``).
 from __future__ import annotations
 
 from typedws import _connection
+from typedws._codecs import Codec
 from typedws._datastructures import Address
 from typedws._errors import (
     PayloadError,
@@ -20,20 +21,25 @@ from typedws._headers import Headers
 from typedws._state import WebSocketState
 from typedws._url import URL
 from typedws._websocket import Mode, WebSocket
+from typedws.app import Response, WebSocketApp, websocket_app
 
 __all__ = [
     "COMPILED",
     "Address",
+    "Codec",
     "Headers",
     "Mode",
     "PayloadError",
     "ProtocolError",
+    "Response",
     "URL",
     "WebSocket",
+    "WebSocketApp",
     "WebSocketDisconnect",
     "WebSocketError",
     "WebSocketState",
     "WebSocketStateError",
+    "websocket_app",
 ]
 
 __version__ = "0.1.0"

@@ -1,90 +1,222 @@
 """Encoders and decoders for application payloads: JSON (text or binary frames) and MessagePack.
 
-msgspec builds a decoder per target type; building one costs far more than a decode, so they
-are made once per type and kept in a dict keyed by the type (``Chat``, ``list[int]``,
-``Chat | Join``...). Decoding errors become :class:`PayloadError` carrying msgspec's message (with
-the path of the offending field) and the raw frame. Compiled with mypyc.
+This module owns turning application objects into frame payloads and back. It knows msgspec and
+nothing about ASGI events or connection state (that is _websocket.py's business).
+
+Theory of operation: msgspec builds a decoder per target type, and building one costs far more
+than decoding a small message (it walks the type and compiles a plan). A :class:`Codec` therefore
+keeps one decoder per target type in a dict keyed by the type itself (``Chat``, ``list[int]``,
+``Chat | Join``... all hash by value), made the first time a type is asked for and reused for
+every later message. The untyped decoder sits in the same dict under the key ``None``, so typed
+and untyped receives take the same path. Before the dict, an identity check against the
+last (type, decoder) pair: hashing a union (``Chat | Join``) builds a frozenset each time, about
+five times the cost of hashing a class, and a connection usually asks for the same type object
+over and over (a module-level alias, or the one an ``iter_json`` loop holds).
+
+Hooks (``enc_hook``/``dec_hook``) are fixed when a Codec is made, so each Codec's cache is in
+effect keyed by (hooks, type). Connections built without a codec share :data:`DEFAULT_CODEC`,
+whose cache lives as long as the process.
+
+Decoding errors become :class:`PayloadError` with msgspec's message (which names the path of the
+offending field, e.g. ``$.user.id``) and the raw frame. Compiled with mypyc: everything here is
+synchronous and runs once per message.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, NoReturn, final
 
 import msgspec
 
 from typedws._errors import PayloadError
 
-_json_encode: Final = msgspec.json.Encoder().encode
-_msgpack_encode: Final = msgspec.msgpack.Encoder().encode
-_json_decode_any: Final = msgspec.json.Decoder().decode
-_msgpack_decode_any: Final = msgspec.msgpack.Decoder().decode
+__all__ = ["DEFAULT_CODEC", "Codec", "DecHook", "EncHook", "decode_json", "decode_msgpack"]
 
-_json_decoders: dict[object, msgspec.json.Decoder[Any]] = {}
-_msgpack_decoders: dict[object, msgspec.msgpack.Decoder[Any]] = {}
-
-
-def json_decoder(target: object) -> msgspec.json.Decoder[Any]:
-    """The cached JSON decoder for ``target`` (a type msgspec understands)."""
-    decoder = _json_decoders.get(target)
-    if decoder is None:
-        decoder = msgspec.json.Decoder(target)
-        _json_decoders[target] = decoder
-    return decoder
+#: msgspec's ``enc_hook``: called with an object msgspec cannot encode; returns one it can.
+EncHook = Callable[[Any], Any]
+#: msgspec's ``dec_hook``: called with the target type and the decoded builtin value.
+DecHook = Callable[[type, Any], Any]
 
 
-def msgpack_decoder(target: object) -> msgspec.msgpack.Decoder[Any]:
-    """The cached MessagePack decoder for ``target``."""
-    decoder = _msgpack_decoders.get(target)
-    if decoder is None:
-        decoder = msgspec.msgpack.Decoder(target)
-        _msgpack_decoders[target] = decoder
-    return decoder
+def _raise_from(error: Exception, cause: BaseException) -> NoReturn:
+    """``raise error from cause``, spelled so that it also holds compiled: mypyc drops the
+    ``from`` clause (checked with mypy 2.4.1), leaving ``__cause__`` None in that build."""
+    error.__cause__ = cause
+    raise error
 
 
-def encode_json(data: object) -> bytes:
-    """Compact UTF-8 JSON (no ASCII escaping). TypeError names an unsupported type."""
-    return _json_encode(data)
-
-
-def encode_msgpack(data: object) -> bytes:
-    """MessagePack bytes. TypeError names an unsupported type."""
-    return _msgpack_encode(data)
-
-
-def decode_json(frame: str | bytes, target: object) -> Any:
-    """Decode a JSON frame, into ``target`` when it is not None; PayloadError on bad input."""
+def _json_decoder(target: object, dec_hook: DecHook | None) -> msgspec.json.Decoder[Any]:
     try:
-        if target is None:
-            return _json_decode_any(frame)
-        return json_decoder(target).decode(frame)
+        return msgspec.json.Decoder(target, dec_hook=dec_hook)
+    except TypeError as exc:
+        _raise_from(TypeError(f"cannot decode JSON into {target!r}: {exc}"), exc)
+
+
+def _msgpack_decoder(target: object, dec_hook: DecHook | None) -> msgspec.msgpack.Decoder[Any]:
+    try:
+        return msgspec.msgpack.Decoder(target, dec_hook=dec_hook)
+    except TypeError as exc:
+        _raise_from(TypeError(f"cannot decode MessagePack into {target!r}: {exc}"), exc)
+
+
+def _hook_problem(name: str, hook: object) -> str | None:
+    if hook is None or callable(hook):
+        return None
+    return f"{name} must be callable or None, got {type(hook).__name__}"
+
+
+@final
+class Codec:
+    """How a connection encodes and decodes JSON and MessagePack payloads.
+
+    ``Codec(enc_hook=..., dec_hook=...)`` passes the hooks to msgspec's encoders and decoders,
+    for types msgspec does not know (see msgspec's "Extending" docs). Make one per set of hooks
+    (typically at module level) and hand it to every ``WebSocket(..., codec=codec)``: its decoder
+    cache is then shared by all those connections. A Codec is immutable.
+
+    Raises TypeError if a hook is neither callable nor None.
+    """
+
+    def __init__(self, *, enc_hook: EncHook | None = None, dec_hook: DecHook | None = None) -> None:
+        problem = _hook_problem("enc_hook", enc_hook) or _hook_problem("dec_hook", dec_hook)
+        if problem:
+            raise TypeError(problem)
+        self._enc_hook = enc_hook
+        self._dec_hook = dec_hook
+        self._json_encoder = msgspec.json.Encoder(enc_hook=enc_hook)
+        self._msgpack_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
+        # Key None: decode into builtin types (dec_hook is never called for those).
+        self._json_decoders: dict[object, msgspec.json.Decoder[Any]] = {
+            None: msgspec.json.Decoder(dec_hook=dec_hook)
+        }
+        self._msgpack_decoders: dict[object, msgspec.msgpack.Decoder[Any]] = {
+            None: msgspec.msgpack.Decoder(dec_hook=dec_hook)
+        }
+        # The last (target, decoder) pair handed out, as one tuple so that a reader in another
+        # thread never sees the target of one pair with the decoder of another.
+        self._json_last: tuple[object, msgspec.json.Decoder[Any]] = (
+            None,
+            self._json_decoders[None],
+        )
+        self._msgpack_last: tuple[object, msgspec.msgpack.Decoder[Any]] = (
+            None,
+            self._msgpack_decoders[None],
+        )
+
+    @property
+    def enc_hook(self) -> EncHook | None:
+        """The hook given to msgspec's encoders, if any."""
+        return self._enc_hook
+
+    @property
+    def dec_hook(self) -> DecHook | None:
+        """The hook given to msgspec's decoders, if any."""
+        return self._dec_hook
+
+    def __repr__(self) -> str:
+        return f"Codec(enc_hook={self._enc_hook!r}, dec_hook={self._dec_hook!r})"
+
+    def json_decoder(self, target: object) -> msgspec.json.Decoder[Any]:
+        """The JSON decoder for ``target`` (None: any JSON), made on first use and then reused.
+
+        Raises TypeError, naming the target, if msgspec cannot decode into it.
+        """
+        last = self._json_last
+        if last[0] is target:
+            return last[1]
+        try:
+            decoder = self._json_decoders.get(target)
+        except TypeError:
+            # An unhashable type form (Annotated with a dict in its metadata...): not cached.
+            return _json_decoder(target, self._dec_hook)
+        if decoder is None:
+            decoder = _json_decoder(target, self._dec_hook)
+            self._json_decoders[target] = decoder
+        self._json_last = (target, decoder)
+        return decoder
+
+    def msgpack_decoder(self, target: object) -> msgspec.msgpack.Decoder[Any]:
+        """The MessagePack decoder for ``target``, made on first use and then reused.
+
+        Raises TypeError, naming the target, if msgspec cannot decode into it.
+        """
+        last = self._msgpack_last
+        if last[0] is target:
+            return last[1]
+        try:
+            decoder = self._msgpack_decoders.get(target)
+        except TypeError:
+            return _msgpack_decoder(target, self._dec_hook)
+        if decoder is None:
+            decoder = _msgpack_decoder(target, self._dec_hook)
+            self._msgpack_decoders[target] = decoder
+        self._msgpack_last = (target, decoder)
+        return decoder
+
+    def encode_json(self, data: object) -> bytes:
+        """Compact UTF-8 JSON (non-ASCII characters are not escaped).
+
+        Raises TypeError naming the type of ``data`` and, from msgspec, the type it could not
+        encode (which may be nested inside ``data``).
+        """
+        try:
+            return self._json_encoder.encode(data)
+        except TypeError as exc:
+            problem = f"cannot encode {type(data).__name__} as JSON: {exc}"
+            _raise_from(TypeError(problem), exc)
+
+    def encode_msgpack(self, data: object) -> bytes:
+        """MessagePack bytes. TypeError as in :meth:`encode_json`."""
+        try:
+            return self._msgpack_encoder.encode(data)
+        except TypeError as exc:
+            problem = f"cannot encode {type(data).__name__} as MessagePack: {exc}"
+            _raise_from(TypeError(problem), exc)
+
+
+#: The codec of every connection made without one: no hooks.
+DEFAULT_CODEC: Final = Codec()
+
+
+def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
+    """Decode a JSON frame with ``decoder``; PayloadError (keeping the frame) on bad input."""
+    try:
+        return decoder.decode(frame)
     except msgspec.ValidationError as exc:
-        raise PayloadError(f"JSON message does not match the expected type: {exc}", frame) from exc
+        problem = f"JSON message does not match the expected type: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)
     except msgspec.DecodeError as exc:
-        raise PayloadError(f"message is not valid JSON: {exc}", frame) from exc
+        _raise_from(PayloadError(f"message is not valid JSON: {exc}", frame), exc)
     except UnicodeDecodeError as exc:
-        # msgspec checks UTF-8 in binary frames and reports it with the stdlib error.
-        raise PayloadError(f"binary JSON message is not valid UTF-8: {exc}", frame) from exc
+        # msgspec checks the UTF-8 of strings in binary frames and reports it with this error.
+        problem = f"binary JSON message is not valid UTF-8: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)
     except UnicodeEncodeError as exc:
         # A text frame holding a lone surrogate (no UTF-8 form; only a buggy server hands one
         # over, as RFC 6455 section 8.1 makes the frame invalid) cannot be decoded.
-        raise PayloadError(f"text JSON message is not valid Unicode: {exc}", frame) from exc
+        problem = f"text JSON message is not valid Unicode: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)
     except RecursionError as exc:
         # msgspec guards its recursion with the interpreter's limit: deeply nested arrays or
         # objects (a cheap attack, a few bytes per level) end here instead of crashing.
-        raise PayloadError(f"JSON message is nested too deeply: {exc}", frame) from exc
+        _raise_from(PayloadError(f"JSON message is nested too deeply: {exc}", frame), exc)
 
 
-def decode_msgpack(frame: bytes, target: object) -> Any:
-    """Decode a MessagePack frame, into ``target`` unless None; PayloadError on bad input."""
+def decode_msgpack(decoder: msgspec.msgpack.Decoder[Any], frame: bytes) -> Any:
+    """Decode a MessagePack frame with ``decoder``; PayloadError (keeping the frame) on bad
+    input."""
     try:
-        if target is None:
-            return _msgpack_decode_any(frame)
-        return msgpack_decoder(target).decode(frame)
+        return decoder.decode(frame)
     except msgspec.ValidationError as exc:
-        raise PayloadError(
-            f"MessagePack message does not match the expected type: {exc}", frame
-        ) from exc
+        problem = f"MessagePack message does not match the expected type: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)
     except msgspec.DecodeError as exc:
-        raise PayloadError(f"message is not valid MessagePack: {exc}", frame) from exc
+        _raise_from(PayloadError(f"message is not valid MessagePack: {exc}", frame), exc)
+    except UnicodeDecodeError as exc:
+        # A MessagePack str must hold UTF-8; msgspec reports a bad one with this error.
+        problem = f"MessagePack string is not valid UTF-8: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)
     except RecursionError as exc:
-        raise PayloadError(f"MessagePack message is nested too deeply: {exc}", frame) from exc
+        problem = f"MessagePack message is nested too deeply: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)

@@ -1,13 +1,10 @@
 """The synchronous half of a connection: its state, and the checks on each side of an await.
 
-``Connection`` is a mypyc native class. It owns the two state numbers, the close code and
-reason, and every decision: is this call allowed now, is this event well formed, what event do
-we send. It never awaits; the async shell (``WebSocket`` in _websocket.py, interpreted) calls one
-method here before each ``await`` of the server and one after. That split is where mypyc pays:
-compiled synchronous code is several times faster than interpreted, while a compiled coroutine is
-no cheaper than an interpreted one on CPython 3.11 (design.md section 6), and the interpreted
-shell keeps ordinary Python semantics for the public async methods (argument errors are ours, not
-mypyc's).
+``Connection`` is a mypyc native class and a read-only mapping over the scope. It owns the two
+state numbers, the close code and reason, the connection data parsed from the scope, and every
+decision: is this call allowed now, is this event well formed, what event do we send. It never
+awaits; ``WebSocket`` (_websocket.py) calls one method here before each ``await`` of the server and
+one after. Compiled synchronous code is where mypyc pays (design.md section 6).
 
 The rules themselves live in _state.py (which move is legal) and _validate.py (what a
 well-formed event is); this module applies them to one connection.
@@ -16,12 +13,13 @@ well-formed event is); this module applies them to one connection.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
+import msgspec
 from multidict import MultiDictProxy
 
-from typedws import _codecs
+from typedws._codecs import DEFAULT_CODEC, Codec, decode_json, decode_msgpack
 from typedws._compat import mypyc_attr
 from typedws._datastructures import (
     Address,
@@ -53,12 +51,14 @@ from typedws._state import (
     RESPONSE_BODY_MORE,
     RESPONSE_START,
     SEND,
+    SEND_ALLOWED,
     STATES,
     WebSocketState,
     app_state_problem,
     client_state_problem,
     next_app_state,
     next_client_state,
+    receive_allowed,
     state_name,
 )
 from typedws._url import URL
@@ -119,13 +119,14 @@ def mode_problem(mode: object) -> str:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Connection:
+class Connection(Mapping[str, Any]):
     """State and synchronous checks of one ASGI websocket connection (see module docstring).
 
-    Raises ValueError if ``scope["type"]`` is not ``"websocket"``.
+    Raises ValueError if ``scope["type"]`` is not ``"websocket"``, TypeError if ``codec`` is
+    neither a Codec nor None.
     """
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, codec: Codec | None = None) -> None:
         # Checked at run time too: a plain-Python caller may pass anything.
         scope_type = scope.get("type") if isinstance(scope, Mapping) else None  # type: ignore[redundant-expr]
         if scope_type != "websocket":
@@ -136,6 +137,13 @@ class Connection:
         self._close_code: int | None = None
         self._close_reason: str | None = None
         self._spec: tuple[int, int] | None = None
+        # True after a send raised OSError: the client side is taken as DISCONNECTED, but the
+        # server's own websocket.disconnect may still reach a receive already waiting in
+        # another task (a broadcast sending to this connection); that one is expected.
+        self._disconnect_pending = False
+        # True once a send raised OSError: later sends raise WebSocketDisconnect(1006), not a
+        # state error, although both sides are DISCONNECTED by then.
+        self._transport_lost = False
         # Whether websocket.accept was sent: after a rejected handshake (close before accept)
         # no WebSocket exists, so a data frame from the server is out of order.
         self._accepted = False
@@ -149,8 +157,38 @@ class Connection:
         self._state: dict[str, Any] | None = None
         self._client: Address | None = None
         self._client_read = False  # None is a valid client, so it needs its own flag
+        if codec is None:
+            codec = DEFAULT_CODEC
+        elif not isinstance(codec, Codec):  # checked at run time: callers may be untyped
+            raise TypeError(f"codec must be a typedws.Codec or None, got {type(codec).__name__}")
+        self._codec: Codec = codec
 
     # --- state -------------------------------------------------------------------------------
+
+    # --- the scope as a read-only mapping ----------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
+
+    # Mapping would compare (and so refuse to hash) by content; a connection is itself alone.
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} path={self.scope.get('path')!r} "
+            f"client={state_name(self._client_state)} "
+            f"application={state_name(self._app_state)}>"
+        )
 
     @property
     def client_state(self) -> WebSocketState:
@@ -173,6 +211,11 @@ class Connection:
     def close_reason(self) -> str | None:
         """The close reason that went with :attr:`close_code`."""
         return self._close_reason
+
+    @property
+    def codec(self) -> Codec:
+        """The :class:`Codec` (msgspec hooks, decoder cache) of the JSON and MessagePack calls."""
+        return self._codec
 
     @property
     def spec_version(self) -> tuple[int, int]:
@@ -288,21 +331,23 @@ class Connection:
         """The server's send raised OSError: the peer is gone without a close frame."""
         self._client_state = DISCONNECTED
         self._app_state = DISCONNECTED
+        self._disconnect_pending = True
+        self._transport_lost = True
         self._record_close(_CONNECTION_LOST, "")
         return WebSocketDisconnect(_CONNECTION_LOST, "")
 
     def _check_send(self) -> None:
         """Raise unless a data frame may be sent now; the state itself does not change."""
+        # Fast path, once per message: the table folded into SEND_ALLOWED (see _state.py).
+        if SEND_ALLOWED[self._app_state] and self._client_state != DISCONNECTED:
+            return
+        if self._transport_lost:
+            raise WebSocketDisconnect(self._close_code or 1006, self._close_reason or "")
         if next_app_state(self._app_state, SEND) < 0:
             if self._app_state == CONNECTING:
                 raise WebSocketStateError(
                     "cannot send before the connection is accepted; call accept() first"
                 )
-            if self._app_state == DISCONNECTED and self._client_state == DISCONNECTED:
-                # Both sides ended; the client is gone (the transport may have broken under an
-                # earlier send): every send after that raises WebSocketDisconnect with the
-                # code on record, 1006 included (design.md section 1).
-                raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
             raise WebSocketStateError(app_state_problem(self._app_state, SEND))
         if self._client_state == DISCONNECTED:
             raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
@@ -331,20 +376,36 @@ class Connection:
     # method checks its arguments itself and names the problem.
 
     def _json_message(self, data: object, mode: object) -> dict[str, object]:
+        """Check, then encode: a bad mode, state or object raises before anything is sent."""
+        if mode != "text" and mode != "binary":
+            raise ValueError(mode_problem(mode))
         self._check_send()
-        encoded = _codecs.encode_json(data)
+        encoded = self._codec.encode_json(data)
         if mode == "text":
+            # msgspec writes UTF-8 (it refuses lone surrogates), so this cannot fail.
             return {"type": SEND, "text": encoded.decode("utf-8")}
-        if mode == "binary":
-            return {"type": SEND, "bytes": encoded}
-        raise ValueError(mode_problem(mode))
+        return {"type": SEND, "bytes": encoded}
 
     def _msgpack_message(self, data: object) -> dict[str, object]:
         self._check_send()
-        return {"type": SEND, "bytes": _codecs.encode_msgpack(data)}
+        return {"type": SEND, "bytes": self._codec.encode_msgpack(data)}
+
+    def _json_decoder(self, mode: object, target: object) -> msgspec.json.Decoder[Any]:
+        """Before a JSON receive: check the state and mode and get the (cached) decoder, so
+        that an unusable ``type`` raises TypeError before a message is consumed."""
+        self._check_receive(mode)
+        return self._codec.json_decoder(target)
+
+    def _msgpack_decoder(self, target: object) -> msgspec.msgpack.Decoder[Any]:
+        self._check_receive("binary")
+        return self._codec.msgpack_decoder(target)
 
     def _check_receive(self, mode: object) -> None:
         """Raise unless a data frame may be received now (and ``mode`` is valid)."""
+        if (mode == "text" or mode == "binary") and receive_allowed(
+            self._client_state, self._app_state
+        ):
+            return  # the per-message fast path; the checks below explain a refusal
         if mode != "text" and mode != "binary":
             raise ValueError(mode_problem(mode))
         if self._app_state == CONNECTING or self._app_state == RESPONSE:
@@ -367,7 +428,21 @@ class Connection:
 
         A disconnect moves the client side to DISCONNECTED and raises WebSocketDisconnect.
         """
+        # Fast path for the common case, a data frame as servers build it (a plain dict): the
+        # type and the state are checked here, the fields by data_frame. Anything else takes
+        # the general path below, which checks the same and explains what is wrong.
+        if (
+            type(message) is dict
+            and message.get("type") == RECEIVE
+            and receive_allowed(self._client_state, self._app_state)
+            and self._accepted
+        ):
+            return data_frame(message, RECEIVE)
         event_type, event = server_event(message)
+        if event_type == DISCONNECT and self._disconnect_pending:
+            self._disconnect_pending = False
+            code, reason = disconnect_fields(event)
+            raise WebSocketDisconnect(code, reason)
         next_state = next_client_state(self._client_state, self._app_state, event_type)
         if next_state < 0:
             raise ProtocolError(
@@ -393,23 +468,37 @@ class Connection:
             return frame
         raise PayloadError("expected a binary frame, got a text frame", frame)
 
-    def _json_frame(self, message: object, mode: object) -> str | bytes:
+    def _json_payload(
+        self, message: object, mode: object, decoder: msgspec.json.Decoder[Any]
+    ) -> Any:
+        """After a JSON receive: check the event and the frame kind, then decode."""
         frame = self._frame(message)
         if mode == "text":
             if isinstance(frame, str):
-                return frame
+                return decode_json(decoder, frame)
             raise PayloadError(
                 "expected JSON in a text frame, got a binary frame (use mode='binary')", frame
             )
         if isinstance(frame, bytes):
-            return frame
+            return decode_json(decoder, frame)
         raise PayloadError(
             "expected JSON in a binary frame, got a text frame (use mode='text')", frame
         )
 
+    def _msgpack_payload(self, message: object, decoder: msgspec.msgpack.Decoder[Any]) -> Any:
+        """After a MessagePack receive: check the event and the frame kind, then decode."""
+        frame = self._frame(message)
+        if isinstance(frame, bytes):
+            return decode_msgpack(decoder, frame)
+        raise PayloadError("expected MessagePack in a binary frame, got a text frame", frame)
+
     def _server_event(self, message: object) -> ReceiveEvent:
         """Check any event from the server for the raw ``receive``; return its Struct."""
         event_type, event = server_event(message)
+        if event_type == DISCONNECT and self._disconnect_pending:
+            self._disconnect_pending = False
+            code, reason = disconnect_fields(event)
+            return Disconnect(code=code, reason=reason)
         next_state = next_client_state(self._client_state, self._app_state, event_type)
         if next_state < 0:
             raise ProtocolError(
@@ -566,9 +655,9 @@ class Connection:
         return wire
 
     def _check_send_raw(self) -> None:
+        if self._transport_lost:
+            raise WebSocketDisconnect(self._close_code or 1006, self._close_reason or "")
         if next_app_state(self._app_state, SEND) < 0:
-            if self._app_state == DISCONNECTED and self._client_state == DISCONNECTED:
-                raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
             raise ProtocolError(app_state_problem(self._app_state, SEND))
         if self._client_state == DISCONNECTED:
             raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")

@@ -135,6 +135,31 @@ def next_client_state(state: int, app_state: int, event: str) -> int:
     return next_state
 
 
+# --- the per-message fast path --------------------------------------------------------------
+# Sending and receiving data frames is the only thing a connection does thousands of times. For
+# those two events the tables above are folded once, at import, into flat tuples of booleans, so
+# that the hot path asks "is websocket.send / websocket.receive legal here?" with one tuple index
+# instead of two dict lookups. They are derived from the tables (which stay the one source of
+# truth), and the test-suite checks them against the lookup functions pair by pair.
+
+#: ``SEND_ALLOWED[app_state]``: may the application send a data frame in this state?
+SEND_ALLOWED: Final[tuple[bool, ...]] = tuple(
+    next_app_state(state, SEND) >= 0 for state in range(len(STATES))
+)
+
+#: ``RECEIVE_ALLOWED[client_state * 4 + app_state]``: may the server deliver a data frame now?
+RECEIVE_ALLOWED: Final[tuple[bool, ...]] = tuple(
+    client in CLIENT_TRANSITIONS and next_client_state(client, app, RECEIVE) >= 0
+    for client in range(len(STATES))
+    for app in range(len(STATES))
+)
+
+
+def receive_allowed(client_state: int, app_state: int) -> bool:
+    """Whether a ``websocket.receive`` event is legal in this pair of states (fast path)."""
+    return RECEIVE_ALLOWED[client_state * 4 + app_state]
+
+
 def app_state_problem(state: int, event: str) -> str:
     """Explain why the application may not send ``event`` in ``state``."""
     if event == RESPONSE_BODY_MORE:

@@ -198,8 +198,12 @@ def header_pairs(headers: object) -> list[tuple[bytes, bytes]]:
     """
     if headers is None:
         return []
-    if isinstance(headers, Mapping):
-        items: Iterable[object] = headers.items()
+    # The exact-type tests first: they are what callers pass nearly always, and cost a pointer
+    # compare where the ABC isinstance checks below cost a trip through abc's subclass cache.
+    if type(headers) is list or type(headers) is tuple:
+        items: Iterable[object] = headers
+    elif isinstance(headers, Mapping):
+        items = headers.items()
     elif isinstance(headers, (str, bytes, bytearray)) or not isinstance(headers, Iterable):
         raise ValueError(
             "headers must be a mapping or an iterable of (name, value) pairs, "
@@ -232,7 +236,7 @@ def app_event(message: object) -> tuple[str, dict[str, object]]:
     fresh dict holding only the fields of the spec, normalised (headers as lists of byte pairs).
     Raises ProtocolError naming the event and the field.
     """
-    if isinstance(message, Mapping):
+    if type(message) is dict or isinstance(message, Mapping):  # exact type first: see above
         event_type = message.get("type")
         if not isinstance(event_type, str):
             raise ProtocolError(

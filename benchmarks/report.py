@@ -1,0 +1,227 @@
+"""Turn the runner's samples into the Markdown table, the target checks, and the bar chart."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from run import Table
+
+CHART = "ratios.png"
+
+
+def _fmt_ns(ns: float) -> str:
+    return f"{ns:,.0f}"
+
+
+def _layer_section(table: Table) -> list[str]:
+    lines = [
+        "## Layer: echo handler over an in-memory ASGI server",
+        "",
+        "Median ns per message (one `receive_json` + one `send_json`); ratios to the `bare` and "
+        "`thin` floors.",
+        "",
+        "| implementation | " + " | ".join(table.cases) + " |",
+        "|---|" + "---:|" * len(table.cases),
+    ]
+    for label in table.labels:
+        cells = []
+        for case in table.cases:
+            ns = table.median(case, label)
+            bare = table.median(case, "bare")
+            thin = table.median(case, "thin")
+            cells.append(f"{_fmt_ns(ns)} ({ns / bare:.2f}x bare, {ns / thin:.2f}x thin)")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _simple_section(title: str, note: str, table: Table, floor: str | None) -> list[str]:
+    lines = [
+        title,
+        "",
+        note,
+        "",
+        "| implementation | " + " | ".join(table.cases) + " |",
+        "|---|" + "---:|" * len(table.cases),
+    ]
+    for label in table.labels:
+        cells = []
+        for case in table.cases:
+            ns = table.median(case, label)
+            cell = _fmt_ns(ns)
+            if floor is not None:
+                cell += f" ({ns / table.median(case, floor):.2f}x)"
+            cells.append(cell)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def targets(tables: dict[str, Table], e2e: dict[str, Any] | None) -> list[tuple[str, str, bool]]:
+    """(target, measured, met) for every target of the issue."""
+    result: list[tuple[str, str, bool]] = []
+    layer = tables["layer"]
+    for case in ("small text", "small binary"):
+        ratio = layer.median(case, "typedws") / layer.median(case, "thin")
+        result.append((f"layer, {case}: typedws <= 1.10x thin", f"{ratio:.2f}x", ratio <= 1.10))
+        vs = layer.median(case, "typedws") / layer.median(case, "litestar")
+        result.append(
+            (
+                f"layer, {case}: typedws >= 25% faster than Litestar",
+                f"{(1 - vs) * 100:.0f}% faster",
+                vs <= 0.75,
+            )
+        )
+    for case in layer.cases:
+        ratio = layer.median(case, "typedws") / layer.median(case, "typedws pure")
+        result.append(
+            (f"layer, {case}: compiled not slower than pure", f"{ratio:.2f}x pure", ratio <= 1.0)
+        )
+    typed = tables["typed"]
+    for case in typed.cases:
+        ratio = typed.median(case, "typedws") / typed.median(case, "thin typed")
+        result.append(
+            (f"typed, {case}: typedws <= 1.15x thin typed", f"{ratio:.2f}x", ratio <= 1.15)
+        )
+        speed = typed.median(case, "starlette+pydantic") / typed.median(case, "typedws")
+        result.append(
+            (
+                f"typed, {case}: >= 3x faster than Starlette+pydantic",
+                f"{speed:.1f}x faster",
+                speed >= 3.0,
+            )
+        )
+    events = tables["events"]
+    for case in events.cases:
+        speed = events.median(case, "typedws pure") / events.median(case, "typedws")
+        result.append(
+            (f"events, {case}: compiled >= 2x faster than pure", f"{speed:.1f}x", speed >= 2.0)
+        )
+    if e2e is not None:
+        rate = e2e["rate"]
+        result.append(
+            (
+                "e2e: typedws >= Starlette msg/s",
+                f"{rate['typedws'] / rate['starlette']:.2f}x",
+                rate["typedws"] >= rate["starlette"],
+            )
+        )
+        result.append(
+            (
+                "e2e: typedws >= 0.95x raw ASGI echo",
+                f"{rate['typedws'] / rate['raw']:.2f}x",
+                rate["typedws"] >= 0.95 * rate["raw"],
+            )
+        )
+    return result
+
+
+def chart(path: Path, tables: dict[str, Table]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    layer, typed = tables["layer"], tables["typed"]
+    fig, (ax1, ax2) = plt.subplots(
+        1, 2, figsize=(13, 5.2), gridspec_kw={"width_ratios": [3, 1.3]}, constrained_layout=True
+    )
+    labels = [label for label in layer.labels if label != "thin"]
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        values = [layer.median(c, label) / layer.median(c, "thin") for c in layer.cases]
+        xs = [x + (i - (len(labels) - 1) / 2) * width for x in range(len(layer.cases))]
+        bars = ax1.bar(xs, values, width, label=label)
+        ax1.bar_label(bars, fmt="%.2f", fontsize=7, rotation=90, padding=2)
+    ax1.axhline(1.0, color="black", linewidth=0.8)
+    ax1.axhline(1.10, color="red", linewidth=0.8, linestyle="--", label="target 1.10x thin")
+    ax1.set_xticks(range(len(layer.cases)), layer.cases)
+    ax1.set_yscale("log")
+    ax1.set_ylabel("time per message / thin (log scale)")
+    ax1.set_title("Echo layer: ratio to the `thin` floor (lower is better)")
+    ax1.legend(fontsize=8, ncol=2)
+    labels = [label for label in typed.labels if label != "thin typed"]
+    width = 0.8 / len(labels)
+    for i, label in enumerate(labels):
+        values = [typed.median(c, label) / typed.median(c, "thin typed") for c in typed.cases]
+        xs = [x + (i - (len(labels) - 1) / 2) * width for x in range(len(typed.cases))]
+        bars = ax2.bar(xs, values, width, label=label)
+        ax2.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)
+    ax2.axhline(1.0, color="black", linewidth=0.8)
+    ax2.axhline(1.15, color="red", linewidth=0.8, linestyle="--", label="target 1.15x")
+    ax2.set_xticks(range(len(typed.cases)), typed.cases)
+    ax2.set_yscale("log")
+    ax2.set_title("Typed decode: ratio to thin typed msgspec")
+    ax2.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_outputs(
+    out: Path,
+    machine: list[str],
+    table_list: list[Table],
+    e2e: dict[str, Any] | None,
+    args: argparse.Namespace,
+    elapsed: float,
+) -> str:
+    tables = {table.bench: table for table in table_list}
+    lines = [
+        "# typedws benchmarks",
+        "",
+        "Written by `nox -s bench` (`benchmarks/run.py`); the figures below are from one real "
+        "run. All implementations of a benchmark ran in the same run, interleaved round by round "
+        f"in alternating order; medians over {args.rounds} rounds.",
+        "",
+        *machine,
+        f"- Run time: {elapsed:.0f} s",
+        "",
+    ]
+    lines += [*_layer_section(tables["layer"]), ""]
+    lines += [
+        *_simple_section(
+            "## Typed decode: `receive_json(type=Chat)`",
+            "Median ns per message received into a `Chat` (~200 B); ratio to `thin typed` (a thin "
+            "async wrapper around a cached `msgspec.json.Decoder(Chat)`).",
+            tables["typed"],
+            "thin typed",
+        ),
+        "",
+    ]
+    lines += [
+        *_simple_section(
+            "## Event validation alone: raw `ws.receive()` / `ws.send()`",
+            "Median ns per validated event; ratio to the pure build.",
+            tables["events"],
+            "typedws pure",
+        ),
+        "",
+    ]
+    if e2e is not None:
+        lines += [
+            "## End to end: uvicorn, 50 concurrent `websockets` clients",
+            "",
+            f"uvicorn `{e2e['uvicorn_args']}` for every app; chat echo (~200 B text frames), "
+            f"{e2e['window']} messages in flight per client; {e2e['rounds']} rounds of "
+            f"{e2e['seconds']} s, order alternating; medians. Server CPU per message is read "
+            "from /proc.",
+            "",
+            "| app | messages/s | ratio to raw | server CPU µs/message |",
+            "|---|---:|---:|---:|",
+        ]
+        for app in ("raw", "starlette", "typedws"):
+            rate = e2e["rate"][app]
+            lines.append(
+                f"| {app} | {rate:,.0f} | {rate / e2e['rate']['raw']:.2f} | "
+                f"{e2e['cpu_us'][app]:.1f} |"
+            )
+        lines.append("")
+    lines += ["## Targets", "", "| target | measured | met |", "|---|---:|:---:|"]
+    for name, measured, met in targets(tables, e2e):
+        lines.append(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
+    lines += ["", f"![ratios to the floors]({CHART})", ""]
+    text = "\n".join(lines)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "RESULTS.md").write_text(text)
+    chart(out / CHART, tables)
+    return text

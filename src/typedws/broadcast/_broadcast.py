@@ -1,0 +1,400 @@
+"""``Broadcast``: publish typed messages on channels; subscribe to them or forward them to sockets.
+
+The async shell over a backend (``_memory``, ``_redis``) and the compiled hub (``_hub``). Not
+compiled: it is all awaiting, where mypyc gains nothing (design.md section 6); the per-message
+work (fan-out, ordering, gap arithmetic) is in ``_hub``.
+"""
+
+from __future__ import annotations
+
+import logging
+from types import TracebackType
+from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload
+
+import msgspec
+
+from .._errors import WebSocketDisconnect
+from ._aio import new_event, race
+from ._backend import Backend, Fetch
+from ._channel import Channel
+from ._hub import Entry, GapInfo, SubQueue
+from ._memory import MemoryBackend
+from ._types import BroadcastError, Gap, GapReason, MessagesMissed
+
+__all__ = ["Broadcast", "Subscription"]
+
+logger = logging.getLogger("typedws.broadcast")
+
+T = TypeVar("T")
+Y = TypeVar("Y")
+
+#: RFC 6455 section 7.4.2 / IANA registry: 1013 "Try Again Later". ``forward`` without envelopes
+#: closes with it when messages were missed: the client cannot be told in-band, so it should
+#: reconnect and reload its state.
+CLOSE_MISSED = 1013
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+class ForwardSocket(Protocol):
+    """What ``forward`` needs of a socket: ``typedws.WebSocket`` has all of it."""
+
+    async def send_text(self, data: str) -> None: ...
+    async def send_bytes(self, data: bytes) -> None: ...
+    async def receive_bytes(self) -> bytes: ...
+    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+
+
+class Subscription(Generic[Y]):
+    """A live subscription to one channel: an async context manager and an async iterator.
+
+    Yields the channel's messages decoded and validated, in publish order, each exactly once,
+    and a :class:`Gap` where messages were missed (with ``on_gap="raise"``: raises
+    :class:`MessagesMissed` there instead, and the iteration can go on). ``last_id`` is the id of
+    the last message yielded: store it (or send it to the client) to resume from later.
+
+    A message that does not decode as the channel's type (written by something else) raises
+    ``PayloadError`` with msgspec's message; it is consumed and the iteration can go on. The
+    iteration ends when the ``Broadcast`` is closed.
+
+    Slow subscribers: the subscriber's queue holds at most ``queue_size`` messages. When it is
+    full, it is emptied and the subscriber catches up from the retention window (the memory ring
+    or the Redis stream), so memory stays bounded and a slow subscriber loses only what also
+    fell out of the window, which it is told about as a ``Gap(reason="retention")``.
+    """
+
+    def __init__(
+        self,
+        broadcast: Broadcast,
+        channel: Channel[Any],
+        last_id: str | None,
+        raise_gaps: bool,
+    ) -> None:
+        self._broadcast = broadcast
+        self.channel = channel
+        self._start = last_id
+        self._raise_gaps = raise_gaps
+        self._queue = SubQueue(broadcast.queue_size)
+        self._backend: Backend | None = None
+        self._fetch: Fetch | None = None
+        self._closed = False
+
+    @property
+    def last_id(self) -> str | None:
+        """The id of the last message yielded (before any: the id resumed from, if known)."""
+        return self._queue.last_id
+
+    async def __aenter__(self) -> Subscription[Y]:
+        if self._backend is not None:
+            raise RuntimeError("this subscription was already entered; subscribe() again")
+        backend = self._broadcast._connected_backend("subscribe")
+        self._backend = backend
+        self._broadcast._subscriptions.add(self)
+        try:
+            self._fetch = await backend.attach(self.channel.name, self._queue, self._start)
+        except BaseException:
+            self._close()
+            raise
+        self._queue.fetching = self._fetch is not None
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._broadcast._subscriptions.discard(self)
+        if self._backend is not None:
+            self._backend.detach(self.channel.name, self._queue)
+        wake = self._queue.wake
+        if wake is not None:
+            self._queue.wake = None
+            wake()
+
+    def __aiter__(self) -> Subscription[Y]:
+        return self
+
+    async def __anext__(self) -> Y:
+        item = await self._next_item()
+        if isinstance(item, Gap):
+            if self._raise_gaps:
+                raise MessagesMissed(item)
+            return cast(Y, item)
+        return cast(Y, self.channel.decode(item.payload))
+
+    async def _next_item(self) -> Entry | Gap:
+        """The next entry (still encoded) or gap; ``StopAsyncIteration`` once closed."""
+        backend = self._backend
+        if backend is None:
+            raise RuntimeError("iterate a subscription inside `async with bc.subscribe(...)`")
+        queue = self._queue
+        name = self.channel.name
+        while not self._closed:
+            item = queue.take()
+            if isinstance(item, Entry):
+                return item
+            if isinstance(item, GapInfo):
+                reason = cast(GapReason, item.reason)
+                missed = None if item.missed < 0 else item.missed
+                return Gap(channel=name, after=item.after, reason=reason, missed=missed)
+            if self._fetch is not None:
+                if not await backend.fetch(name, queue, self._fetch):
+                    self._fetch = None
+                    queue.fetching = False
+            elif queue.overflowed:
+                self._fetch = backend.refill(name, queue)
+                queue.fetching = self._fetch is not None
+            else:
+                event = new_event()
+                queue.wake = event.set
+                await event.wait()
+        raise StopAsyncIteration
+
+
+class Broadcast:
+    """Typed publish/subscribe across connections, workers and machines.
+
+    ``url`` picks the backend: ``"memory://"`` (default: this process only, asyncio or trio) or
+    ``"redis://host:port/db"`` (also ``rediss://``, ``unix://``; needs ``typedws[redis]``,
+    asyncio, Redis 6.2+). Use it as an async context manager, or call ``connect`` and
+    ``disconnect`` from the application's lifespan.
+
+    ``retention`` is the number of messages per channel kept for resuming (the window);
+    ``queue_size`` bounds each subscriber's queue (see :class:`Subscription` for the policy);
+    ``prefix`` namespaces the Redis keys. Raises ``ValueError`` for an unknown URL scheme or a
+    bound below 1, and ``ImportError`` naming the extra when redis-py is missing.
+    """
+
+    def __init__(
+        self,
+        url: str = "memory://",
+        *,
+        retention: int = 10_000,
+        queue_size: int = 1_000,
+        prefix: str = "typedws",
+    ) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"Broadcast url must be a str, not {type(url).__name__}")
+        for what, value in (("retention", retention), ("queue_size", queue_size)):
+            if type(value) is not int or value < 1:  # bool is an int subclass: refuse it too
+                raise ValueError(f"Broadcast {what} must be an int >= 1, not {value!r}")
+        scheme = url.partition("://")[0].lower()
+        self.url = url
+        self.retention = retention
+        self.queue_size = queue_size
+        self._backend: Backend
+        if scheme == "memory":
+            self._backend = MemoryBackend(retention)
+        elif scheme in _REDIS_SCHEMES:
+            try:
+                from ._redis import RedisBackend
+            except ImportError as exc:
+                raise ImportError(
+                    f"Broadcast({url!r}) needs the redis client: "
+                    f"pip install 'typedws[redis]' ({exc})"
+                ) from exc
+            self._backend = RedisBackend(url, retention, prefix)
+        else:
+            raise ValueError(
+                f"Broadcast url {url[:80]!r}: unknown scheme {scheme!r}; "
+                "expected 'memory://' or 'redis://host:port/db'"
+            )
+        self._connected = False
+        self._subscriptions: set[Subscription[Any]] = set()
+
+    def __repr__(self) -> str:
+        scheme, _, rest = self.url.partition("://")
+        return f"Broadcast({scheme + '://' + rest.rpartition('@')[2]!r})"  # no credentials
+
+    async def connect(self) -> None:
+        """Connect the backend. Raises ``BroadcastUnavailable`` when Redis cannot be reached."""
+        if self._connected:
+            raise RuntimeError("this Broadcast is already connected")
+        await self._backend.connect()
+        self._connected = True
+
+    async def disconnect(self) -> None:
+        """End every subscription (their iterations stop) and close the backend."""
+        if not self._connected:
+            return
+        self._connected = False
+        for subscription in list(self._subscriptions):
+            subscription._close()
+        await self._backend.disconnect()
+
+    async def __aenter__(self) -> Broadcast:
+        await self.connect()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.disconnect()
+
+    def _connected_backend(self, what: str) -> Backend:
+        if not self._connected:
+            raise BroadcastError(
+                f"cannot {what}: the Broadcast is not connected "
+                "(use `async with Broadcast(...)` or `await broadcast.connect()`)"
+            )
+        return self._backend
+
+    async def publish(self, channel: Channel[T], message: T) -> str:
+        """Validate and encode ``message`` once, store it and fan it out; return its id.
+
+        Raises ``TypeError`` / ``PayloadError`` when ``message`` does not fit the channel (see
+        ``Channel.encode``), ``BroadcastError`` before ``connect``, and ``BroadcastUnavailable``
+        when Redis cannot be reached (the message was not stored).
+        """
+        if not isinstance(channel, Channel):
+            raise TypeError(f"publish() needs a Channel, not {type(channel).__name__}")
+        backend = self._connected_backend("publish")
+        return await backend.publish(channel.name, channel.encode(message))
+
+    @overload
+    def subscribe(
+        self,
+        channel: Channel[T],
+        *,
+        last_id: str | None = None,
+        on_gap: Literal["yield"] = "yield",
+    ) -> Subscription[T | Gap]: ...
+    @overload
+    def subscribe(
+        self, channel: Channel[T], *, last_id: str | None = None, on_gap: Literal["raise"]
+    ) -> Subscription[T]: ...
+
+    def subscribe(
+        self,
+        channel: Channel[Any],
+        *,
+        last_id: str | None = None,
+        on_gap: Literal["yield", "raise"] = "yield",
+    ) -> Subscription[Any]:
+        """Subscribe to ``channel``: ``async with bc.subscribe(ch) as sub: async for msg in sub``.
+
+        Without ``last_id`` the subscription gets every message published after it is entered.
+        With ``last_id`` (an id from ``publish``, a message, or ``Subscription.last_id``) it
+        first gets what followed that id within the retention window, then live messages;
+        ``"0-0"`` means the whole window. Missed messages are reported as a :class:`Gap`, yielded
+        (``on_gap="yield"``, the default) or raised as :class:`MessagesMissed`
+        (``on_gap="raise"``, which keeps the element type ``T``). Raises ``ValueError`` for a
+        malformed ``last_id`` or ``on_gap``.
+        """
+        if not isinstance(channel, Channel):
+            raise TypeError(f"subscribe() needs a Channel, not {type(channel).__name__}")
+        if on_gap not in ("yield", "raise"):
+            raise ValueError(f"on_gap must be 'yield' or 'raise', not {on_gap!r}")
+        if last_id is not None:
+            from ._hub import parse_id
+
+            parse_id(last_id)  # fail here, with the caller's line in the traceback
+        return Subscription(self, channel, last_id, on_gap == "raise")
+
+    async def forward(
+        self,
+        channel: Channel[Any],
+        ws: ForwardSocket,
+        *,
+        last_id: str | None = None,
+        envelope: bool = True,
+        receive: bool = True,
+    ) -> None:
+        """Send every message of ``channel`` to the accepted WebSocket ``ws``, until it goes away.
+
+        Payloads are sent as encoded at publish time (no per-socket decoding): text frames for a
+        JSON channel, binary frames for MessagePack. With ``envelope=True`` (default) each frame
+        is ``{"type":"message","id":...,"data":...}`` (an :class:`Envelope`) and a gap is sent as
+        a :class:`Gap` frame, so a client can keep the last id and resume with ``last_id`` after
+        reconnecting. With ``envelope=False`` frames are the bare payloads; as the client cannot
+        be told about a gap then, the socket is closed with 1013 (Try Again Later) instead.
+
+        With ``receive=True`` (default) forward also reads the socket, discarding what the
+        client sends, so that it notices a disconnect while the channel is quiet. Pass
+        ``receive=False`` when the handler reads the socket itself, and cancel forward when that
+        loop ends (for instance run both in a task group). Returns when the client disconnects
+        or the Broadcast is closed; other errors propagate.
+        """
+        async with self.subscribe(channel, last_id=last_id) as subscription:
+
+            async def pump() -> None:
+                await _pump(subscription, channel, ws, envelope)
+
+            async def drain() -> None:
+                from .._errors import PayloadError
+
+                while True:
+                    try:
+                        await ws.receive_bytes()
+                    except PayloadError:
+                        continue  # a text frame: discarded like the rest
+
+            try:
+                if receive:
+                    await race(pump, drain)
+                else:
+                    await pump()
+            except WebSocketDisconnect:
+                return
+
+
+_gap_json = msgspec.json.Encoder()
+_gap_msgpack = msgspec.msgpack.Encoder()
+
+
+async def _pump(
+    subscription: Subscription[Any], channel: Channel[Any], ws: ForwardSocket, envelope: bool
+) -> None:
+    text = channel.codec == "json"
+    while True:
+        try:
+            item = await subscription._next_item()
+        except StopAsyncIteration:
+            return
+        if isinstance(item, Gap):
+            if not envelope:
+                logger.info("forward on %r: %s; closing with 1013", channel.name, item)
+                await ws.close(CLOSE_MISSED, "missed messages; reconnect")
+                return
+            if text:
+                await ws.send_text(_gap_json.encode(item).decode())
+            else:
+                await ws.send_bytes(_gap_msgpack.encode(item))
+            continue
+        frame = item.frame if envelope else None
+        if frame is None:
+            frame = _frame(item, text, envelope)
+        if isinstance(frame, str):
+            await ws.send_text(frame)
+        else:
+            await ws.send_bytes(frame)
+
+
+def _frame(entry: Entry, text: bool, envelope: bool) -> str | bytes:
+    """What ``forward`` sends for ``entry``, built once per message and cached on it."""
+    if text:
+        body = entry.text
+        if body is None:
+            body = entry.text = entry.payload.decode()
+        if not envelope:
+            return body
+        # Ids are digits and '-' (checked by parse_id), so they need no JSON escaping.
+        frame: str | bytes = f'{{"type":"message","id":"{entry.id}","data":{body}}}'
+    else:
+        if not envelope:
+            return entry.payload
+        frame = _gap_msgpack.encode(
+            {"type": "message", "id": entry.id, "data": msgspec.Raw(entry.payload)}
+        )
+    entry.frame = frame
+    return frame

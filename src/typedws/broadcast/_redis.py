@@ -1,0 +1,343 @@
+"""The Redis backend (``redis://host:port/db``): fan-out across workers and machines.
+
+Storage. A channel is a Redis stream ``<prefix>:s:<name>`` trimmed to about ``retention``
+entries (``XADD MAXLEN ~``), plus a hash ``<prefix>:m:<name>`` holding the channel's ``epoch`` and
+message count ``n``. A Lua script (atomic in Redis) increments ``n`` and adds the entry with the
+explicit stream id ``<epoch>-<n>``, so ids count up without holes and every lost message shows up
+as a hole (see ``_hub``). When Redis restarts without its data, the next publish starts a new
+epoch (Redis' clock, in milliseconds), which subscribers report as a reset gap.
+
+Fan-out. Per process and channel, one reader task follows the stream with ``XREAD BLOCK`` and
+pushes each entry into the channel's hub, which feeds the local subscribers' queues; so Redis
+sees one blocked connection per channel and worker, not one per subscriber. A subscriber that
+resumes from an id, or whose queue overflowed, copies its backlog from the stream with
+``XRANGE`` in batches.
+
+Faults. Redis unreachable at start: ``connect`` raises ``BroadcastUnavailable``. Lost later:
+``publish`` raises ``BroadcastUnavailable`` (the message was not stored; nothing is dropped
+silently) and readers and backlog fetches retry with exponential backoff, then go on from where
+they were; anything trimmed or lost meanwhile surfaces as a gap.
+
+Needs asyncio (redis-py's asyncio client) and Redis 6.2 or later (exclusive ``XRANGE`` ranges).
+Not compiled: all of it is awaiting Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ._aio import running_asyncio
+from ._backend import Backend, Fetch
+from ._hub import Entry, Hub, SubQueue, parse_id
+from ._types import BroadcastError, BroadcastUnavailable
+
+__all__ = ["RedisBackend"]
+
+logger = logging.getLogger("typedws.broadcast")
+
+#: Entries per XREAD / XRANGE reply.
+BATCH = 500
+#: How long one XREAD blocks (ms); the reader loops, so this only bounds idle round trips.
+BLOCK_MS = 5_000
+#: Reconnect backoff: first delay, cap (seconds); doubles on each failed attempt.
+BACKOFF_FIRST = 0.05
+BACKOFF_MAX = 2.0
+
+# KEYS[1] stream, KEYS[2] meta hash; ARGV[1] retention (MAXLEN ~), ARGV[2] payload.
+# TIME gives seconds and microseconds as strings: the epoch is their concatenation in ms, built as
+# a string because Lua 5.1 numbers would print large values in exponent notation.
+_PUBLISH_LUA = """
+local epoch = redis.call('HGET', KEYS[2], 'epoch')
+if not epoch then
+  local t = redis.call('TIME')
+  epoch = t[1] .. string.format('%03d', math.floor(tonumber(t[2]) / 1000))
+  redis.call('HSET', KEYS[2], 'epoch', epoch)
+end
+local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
+local id = epoch .. '-' .. n
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'd', ARGV[2])
+return id
+"""
+
+_CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{sep}{user}:***@{hostpart}"
+
+
+def _str(value: object) -> str:
+    return value.decode("ascii") if isinstance(value, bytes) else str(value)
+
+
+def _entries(rows: Any) -> list[Entry]:
+    """Stream entries as redis-py returns them (``[(id, {field: value})]``) to hub entries."""
+    out: list[Entry] = []
+    for raw_id, fields in rows or ():
+        entry_id = _str(raw_id)
+        payload = fields.get(b"d") if fields else None
+        try:
+            epoch, n = parse_id(entry_id, "stream entry id")
+        except ValueError:
+            payload = None
+        if not isinstance(payload, bytes):
+            logger.error("skipping stream entry %s: not written by typedws", entry_id)
+            continue
+        out.append(Entry(epoch, n, payload, entry_id))
+    return out
+
+
+def _xread_rows(reply: Any) -> list[Any]:
+    """The entry lists of an XREAD reply: ``[[key, rows]]`` in RESP2, ``{key: [rows]}`` in RESP3."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):
+        return [rows[0] if rows and isinstance(rows[0], list) else rows for rows in reply.values()]
+    return [rows for _key, rows in reply]
+
+
+class _Reader:
+    """A channel's reader task and its hub, while listed in ``RedisBackend.readers``.
+
+    The task also ends when it finds itself no longer listed there, in case a cancellation is
+    lost inside redis-py (seen with redis-py 8: a cancelled blocking read surfaced as a
+    ConnectionError instead of CancelledError when the pool was closed meanwhile).
+    """
+
+    __slots__ = ("hub", "task")
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.task: asyncio.Task[None] | None = None
+
+    def stop(self) -> asyncio.Task[None] | None:
+        if self.task is not None:
+            self.task.cancel()
+        return self.task
+
+
+class RedisBackend(Backend):
+    def __init__(self, url: str, retention: int, prefix: str) -> None:
+        self.url = url
+        self.retention = retention
+        self.prefix = prefix
+        self.readers: dict[str, _Reader] = {}
+        # Reader tasks stopped when their last subscriber left, awaited on disconnect.
+        self._stopping: set[asyncio.Task[None]] = set()
+        self._open_lock: asyncio.Lock | None = None
+        # Our own backoff does the retrying; redis-py's would only delay a clear error.
+        self.client: aioredis.Redis = aioredis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0
+        )
+        self._publish = self.client.register_script(_PUBLISH_LUA)
+
+    def stream_key(self, name: str) -> str:
+        return f"{self.prefix}:s:{name}"
+
+    def meta_key(self, name: str) -> str:
+        return f"{self.prefix}:m:{name}"
+
+    async def connect(self) -> None:
+        if not running_asyncio():
+            raise RuntimeError(
+                "the Redis broadcast backend needs asyncio (redis-py's asyncio client)"
+            )
+        self._open_lock = asyncio.Lock()
+        try:
+            await self.client.ping()
+        except _CONNECTION_ERRORS as exc:
+            await self.client.aclose()
+            raise BroadcastUnavailable(
+                f"cannot connect to Redis at {_redact(self.url)}: {exc}"
+            ) from exc
+
+    async def disconnect(self) -> None:
+        tasks = self._stopping
+        for reader in self.readers.values():
+            task = reader.stop()
+            if task is not None:
+                tasks.add(task)
+        self.readers.clear()
+        self._stopping = set()
+        # Closing the pool first also ends reads whose cancellation redis-py is still sitting
+        # on (see _Reader); the tasks then find themselves unlisted and return.
+        await self.client.aclose()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def publish(self, name: str, payload: bytes) -> str:
+        try:
+            result = await self._publish(
+                keys=[self.stream_key(name), self.meta_key(name)], args=[self.retention, payload]
+            )
+        except _CONNECTION_ERRORS as exc:
+            raise BroadcastUnavailable(
+                f"cannot publish to channel {name!r}: Redis at {_redact(self.url)} is "
+                f"unreachable ({exc}); the message was not stored"
+            ) from exc
+        except ResponseError as exc:
+            raise BroadcastError(
+                f"Redis refused the message for channel {name!r}: {exc} (the stream "
+                f"{self.stream_key(name)!r} must be written by typedws only)"
+            ) from exc
+        return _str(result)
+
+    async def _head(self, name: str) -> tuple[int, int] | None:
+        """The channel's current epoch and count, or None if Redis has no history for it."""
+        epoch, n = await self.client.hmget(self.meta_key(name), ["epoch", "n"])
+        if epoch is None:
+            return None
+        return int(epoch), int(n or 0)
+
+    async def _open(self, name: str) -> Hub:
+        """The hub of ``name``, starting its reader at the stream's current end if needed."""
+        assert self._open_lock is not None, "Broadcast not entered"
+        async with self._open_lock:
+            reader = self.readers.get(name)
+            if reader is not None:
+                return reader.hub
+            try:
+                head = await self._head(name)
+            except _CONNECTION_ERRORS as exc:
+                raise BroadcastUnavailable(
+                    f"cannot subscribe to channel {name!r}: Redis at {_redact(self.url)} is "
+                    f"unreachable ({exc})"
+                ) from exc
+            hub = Hub(name, 0, 0 if head is None else head[0])
+            hub.cursor = "0-0" if head is None else f"{head[0]}-{head[1]}"
+            reader = self.readers[name] = _Reader(hub)
+            reader.task = asyncio.ensure_future(self._follow(reader))
+            return hub
+
+    async def attach(self, name: str, queue: SubQueue, last_id: str | None) -> Fetch | None:
+        position = None if last_id is None else parse_id(last_id)
+        hub = await self._open(name)
+        hub.register(queue)
+        cursor = hub.cursor
+        if position is None:
+            epoch, n = parse_id(cursor)
+            queue.start_at(epoch, n, None if cursor == "0-0" else cursor)
+            return None
+        assert last_id is not None
+        if position == (0, 0):
+            queue.start_at(0, 0, None)
+            return Fetch("0-0", cursor)
+        head = await self._retry(lambda: self._head(name), name)
+        if head is not None and position[0] == head[0] and position[1] <= head[1]:
+            queue.start_at(position[0], position[1], last_id)
+            return Fetch(last_id, cursor)
+        queue.reset_from(last_id)
+        return Fetch("0-0", cursor)
+
+    def detach(self, name: str, queue: SubQueue) -> None:
+        reader = self.readers.get(name)
+        if reader is None:
+            return
+        reader.hub.unregister(queue)
+        if not reader.hub.subscribers:
+            del self.readers[name]
+            task = reader.stop()
+            if task is not None:
+                self._stopping.add(task)
+                task.add_done_callback(self._stopping.discard)
+
+    def refill(self, name: str, queue: SubQueue) -> Fetch | None:
+        queue.overflowed = False
+        reader = self.readers.get(name)
+        if reader is None:
+            return None
+        after = queue.last_id if queue.last_epoch > 0 and queue.last_id else "0-0"
+        return Fetch(after, reader.hub.cursor)
+
+    async def fetch(self, name: str, queue: SubQueue, fetch: Fetch) -> bool:
+        if fetch.after == fetch.upto:
+            return False
+        key = self.stream_key(name)
+        rows = await self._retry(
+            lambda: self.client.xrange(key, f"({fetch.after}", fetch.upto, count=BATCH), name
+        )
+        entries = _entries(rows)
+        queue.add_backlog(entries)
+        if len(rows or ()) < BATCH:
+            return False
+        fetch.after = _str(rows[-1][0])
+        return True
+
+    async def _retry(self, call: Any, name: str) -> Any:
+        """Await ``call()``, retrying with backoff while Redis is unreachable."""
+        delay = BACKOFF_FIRST
+        while True:
+            try:
+                return await call()
+            except _CONNECTION_ERRORS as exc:
+                logger.warning(
+                    "channel %r: Redis unreachable (%s); retrying in %.2fs", name, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+
+    async def _follow(self, reader: _Reader) -> None:
+        """The reader task: XREAD the stream after ``hub.cursor`` and push into the hub."""
+        hub = reader.hub
+        key = self.stream_key(hub.name)
+        delay = BACKOFF_FIRST
+        lost = False
+        while self.readers.get(hub.name) is reader:
+            try:
+                if lost:
+                    await self._recover(hub)
+                    logger.warning(
+                        "channel %r: Redis is back; resuming after %s", hub.name, hub.cursor
+                    )
+                    lost = False
+                reply = await self.client.xread({key: hub.cursor}, count=BATCH, block=BLOCK_MS)
+            except _CONNECTION_ERRORS as exc:
+                if self.readers.get(hub.name) is not reader:
+                    return
+                if not lost:
+                    logger.warning("channel %r: lost Redis (%s); reconnecting", hub.name, exc)
+                lost = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Anything else (a foreign entry, a Redis error reply) must not end the reader
+                # silently: the subscribers would wait forever. Log it and try again.
+                logger.exception("channel %r: reading the stream failed; retrying", hub.name)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BACKOFF_MAX)
+                continue
+            delay = BACKOFF_FIRST
+            for rows in _xread_rows(reply):
+                for entry in _entries(rows):
+                    hub.push(entry)
+                if rows:  # past skipped foreign entries too
+                    hub.cursor = _str(rows[-1][0])
+
+    async def _recover(self, hub: Hub) -> None:
+        """After reconnecting: if Redis lost the channel's history, read the new one from its start.
+
+        Without this, a restarted Redis whose clock is behind the old epoch would write ids below
+        our cursor, and XREAD would never return them. The subscribers see the new epoch as a
+        reset gap either way.
+        """
+        head = await self._head(hub.name)
+        cursor_epoch = parse_id(hub.cursor)[0]
+        if cursor_epoch != 0 and (head is None or head[0] != cursor_epoch):
+            hub.cursor = "0-0"

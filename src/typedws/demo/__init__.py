@@ -1,0 +1,14 @@
+"""A typed chat, served by uvicorn: ``python -m typedws.demo`` (needs ``typedws[demo]``).
+
+The page at ``/`` talks to ``/ws`` with the tagged-union protocol of
+:mod:`typedws.demo.protocol`; every message is validated by msgspec on arrival, invalid ones are
+answered with an ``error`` message, and what members say is broadcast to every connected page
+through a :class:`~typedws.demo.hub.Hub`.
+"""
+
+from __future__ import annotations
+
+from typedws.demo.app import ChatApp, make_app
+from typedws.demo.hub import Hub
+
+__all__ = ["ChatApp", "Hub", "make_app"]

@@ -1,0 +1,80 @@
+"""The demo chat's wire protocol: JSON objects tagged on ``"type"``, one Struct per message.
+
+Client to server: ``join`` (pick a name), ``message`` (say something), ``leave``.
+Server to client: ``joined``, ``message``, ``left`` (broadcast to every page) and ``error``
+(only to the sender, for a message that did not validate or did not fit the session).
+
+msgspec checks every field on the way in (``ws.receive_json(type=ClientMessage)``), so the
+handler only ever sees well-formed messages; a bad one becomes a PayloadError whose text
+(path of the bad field included) goes back to the page as an ``error``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, TypeAlias
+
+import msgspec
+
+__all__ = [
+    "ClientMessage",
+    "Error",
+    "Join",
+    "Joined",
+    "Leave",
+    "Left",
+    "Said",
+    "Say",
+    "ServerMessage",
+]
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[\w .-]+$")]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class Join(msgspec.Struct, tag="join", tag_field="type", forbid_unknown_fields=True):
+    """Enter the room under ``name`` (letters, digits, space, ``_ . -``; 1-32 characters)."""
+
+    name: Name
+
+
+class Say(msgspec.Struct, tag="message", tag_field="type", forbid_unknown_fields=True):
+    """Say ``text`` to everyone in the room."""
+
+    text: Text
+
+
+class Leave(msgspec.Struct, tag="leave", tag_field="type", forbid_unknown_fields=True):
+    """Leave the room; the server then closes the connection."""
+
+
+ClientMessage: TypeAlias = Join | Say | Leave
+
+
+class Joined(msgspec.Struct, tag="joined", tag_field="type"):
+    """``name`` entered; ``members`` is everyone now in the room, sorted."""
+
+    name: str
+    members: list[str]
+
+
+class Said(msgspec.Struct, tag="message", tag_field="type"):
+    """``name`` said ``text``."""
+
+    name: str
+    text: str
+
+
+class Left(msgspec.Struct, tag="left", tag_field="type"):
+    """``name`` left; ``members`` is who remains."""
+
+    name: str
+    members: list[str]
+
+
+class Error(msgspec.Struct, tag="error", tag_field="type"):
+    """Sent only to the client whose message was refused; the connection stays open."""
+
+    detail: str
+
+
+ServerMessage: TypeAlias = Joined | Said | Left | Error
