@@ -99,14 +99,9 @@ async def inspect(ws: WebSocket) -> None:
         "raw_path": ws.get("raw_path", b"").decode("latin-1"),
         "query_string": ws["query_string"].decode("latin-1"),
         "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in ws["headers"]],
+        "url": str(ws.url),
+        "cookies": ws.cookies,
     }
-    for name in ("url", "cookies"):  # properties other modules add; report them when present
-        try:
-            seen[name] = str(getattr(ws, name)) if name == "url" else getattr(ws, name)
-        except AttributeError:
-            pass
-        except Exception as exc:
-            seen[name] = f"raised {type(exc).__name__}: {exc}"
     await ws.send_json(seen)
     await ws.close()
 
