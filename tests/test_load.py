@@ -100,6 +100,7 @@ def test_dropped_connections_leave_others_unaffected_and_nothing_behind(ws_impl:
         await _round(server, first=0)
         before = await server.wait_for(lambda s: s["active"] == 0, "warm-up handlers to exit")
         lost = duplicated = seen = 0
+        rss_mib = [round(before["rss_kib"] / 1024, 1)]
         for round_number in range(1, FAULT_ROUNDS + 1):
             round_lost, round_duplicated, round_seen = await _round(server, 10_000 * round_number)
             lost, duplicated, seen = (
@@ -107,6 +108,8 @@ def test_dropped_connections_leave_others_unaffected_and_nothing_behind(ws_impl:
                 duplicated + round_duplicated,
                 seen + round_seen,
             )
+            idle = await server.wait_for(lambda s: s["active"] == 0, "the round's handlers")
+            rss_mib.append(round(idle["rss_kib"] / 1024, 1))
         # uvicorn finishes its own per-connection tasks shortly after the handlers return: a
         # leak shows as this wait timing out, with the counts in the message.
         after = await server.wait_for(
@@ -122,7 +125,7 @@ def test_dropped_connections_leave_others_unaffected_and_nothing_behind(ws_impl:
             f"handler exits={dict(exits)} errors={after['errors']} "
             f"tasks before/after={before['tasks']}/{after['tasks']} "
             f"rss before={before['rss_kib'] / 1024:.1f} MiB after={after['rss_kib'] / 1024:.1f} "
-            f"MiB growth={growth / 1024:+.1f} MiB"
+            f"MiB growth={growth / 1024:+.1f} MiB (per round: {rss_mib})"
         )
         assert (lost, duplicated) == (0, 0)
         assert exits == {
