@@ -14,7 +14,7 @@ from typing import Final, cast
 
 from typedws import PayloadError, Response, WebSocket, WebSocketDisconnect, websocket_app
 from typedws.broadcast import Broadcast, BroadcastError, Envelope, Gap, Subscription
-from typedws.broadcast._aio import race
+from typedws.broadcast._aio import new_event, race
 from typedws.demo.hub import ROOM, Hub
 from typedws.demo.protocol import (
     ClientMessage,
@@ -104,7 +104,8 @@ class ChatApp:
 
         async def follow() -> None:
             await self.hub.follow()
-            await until_shutdown()  # the broadcast closed under us: still wait for the server
+            # The member list stopped following (logged): the server still decides when to stop.
+            await new_event().wait()
 
         await race(until_shutdown, follow)
         await self.broadcast.disconnect()
