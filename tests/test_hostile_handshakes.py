@@ -117,9 +117,8 @@ BAD_CODES = [0, -1, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535, 
 GOOD_CODES = [1000, 1001, 1002, 1003, 1007, 1010, 1011, 1014, 3000, 4000, 4999]
 
 
-def _both_states() -> Iterator[Any]:
-    for when in ("before-accept", "after-accept"):
-        yield pytest.param(when, id=when)
+def _both_states() -> list[Any]:
+    return [pytest.param(when, id=when) for when in ("before-accept", "after-accept")]
 
 
 @pytest.mark.anyio
