@@ -77,6 +77,43 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
+def _run_tests(session: nox.Session, test_file: str, env: dict[str, str], *args: str) -> None:
+    """pytest on one test file, against the installed compiled build, figures shown (-s)."""
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        f"--rootdir={os.getcwd()}",
+        "-c",
+        os.path.join(os.getcwd(), "pyproject.toml"),
+        "-s",
+        os.path.join(os.getcwd(), "tests", test_file),
+        *args,
+        *session.posargs,
+        env={"TYPEDWS_EXPECT_COMPILED": "1", **env},
+    )
+
+
+@nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """State-machine fuzzing at length: TYPEDWS_FUZZ_EXAMPLES examples (default 10000; the
+    normal test run does 500), compiled build, with hypothesis statistics."""
+    session.install(*TEST_REQUIREMENTS)
+    _install_typedws(session, compiled=True)
+    examples = os.environ.get("TYPEDWS_FUZZ_EXAMPLES", "10000")
+    env = {"TYPEDWS_FUZZ_EXAMPLES": examples}
+    _run_tests(session, "test_fuzz_state.py", env, "--hypothesis-show-statistics")
+
+
+@nox.session(python=PYTHON)
+def soak(session: nox.Session) -> None:
+    """The full load and fault run through uvicorn (TYPEDWS_SOAK=1): 500 clients x 200 JSON
+    messages, 5 rounds of 100 dropped connections, compiled build; prints the figures."""
+    session.install(*TEST_REQUIREMENTS)
+    _install_typedws(session, compiled=True)
+    _run_tests(session, "test_load.py", {"TYPEDWS_SOAK": "1"})
+
+
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks (benchmarks/run.py): typedws compiled and pure side by side with Starlette,

@@ -332,6 +332,26 @@ async def test_forward_sends_enveloped_frames_until_the_client_leaves() -> None:
         assert ws.close_code == 1001
 
 
+async def test_forward_of_an_entered_subscription_misses_nothing_published_after_it() -> None:
+    client = Loopback()
+    ws = await client.accepted()
+    async with Broadcast() as bc, bc.subscribe(ROOM) as sub:
+        # Published before the forwarding task has even started: still delivered.
+        first = await bc.publish(ROOM, Chat("ann", "early"))
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: bc.forward(sub, ws, receive=False))
+            assert FRAMES.decode(await client.next_frame()) == Envelope(
+                id=first, data=Chat("ann", "early")
+            )
+            tg.cancel_scope.cancel()
+        with pytest.raises(ValueError, match="give it to subscribe"):
+            await bc.forward(sub, ws, last_id=first)
+    with pytest.raises(ValueError, match="entered subscription"):
+        await bc.forward(bc.subscribe(ROOM), ws)
+    with pytest.raises(TypeError, match="needs a Channel or a Subscription, not str"):
+        await bc.forward("room", ws)  # type: ignore[arg-type]
+
+
 async def test_forward_resumes_and_reports_gaps_in_band() -> None:
     client = Loopback()
     ws = await client.accepted()

@@ -166,9 +166,9 @@ async def test_typed_receive_fast_path_and_its_near_misses() -> None:
 @pytest.mark.parametrize(
     ("reason", "fits"),
     [
-        ("a" * 123, True),
+        ("a" * 123, True),  # ASCII: counted without encoding
         ("a" * 124, False),
-        ("\U0001f600" * 30, True),  # 120 bytes, taken without encoding
+        ("\U0001f600" * 30, True),  # 120 bytes
         ("\U0001f600" * 31, False),  # 124 bytes
         ("é" * 61, True),  # 122 bytes
         ("é" * 62, False),  # 124 bytes

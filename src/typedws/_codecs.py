@@ -196,6 +196,15 @@ def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
         # msgspec checks the UTF-8 of strings in binary frames and reports it with this error.
         problem = f"binary JSON message is not valid UTF-8: {exc}"
         _raise_from(PayloadError(problem, frame), exc)
+    except UnicodeEncodeError as exc:
+        # A text frame holding a lone surrogate (no UTF-8 form; only a buggy server hands one
+        # over, as RFC 6455 section 8.1 makes the frame invalid) cannot be decoded.
+        problem = f"text JSON message is not valid Unicode: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)
+    except RecursionError as exc:
+        # msgspec guards its recursion with the interpreter's limit: deeply nested arrays or
+        # objects (a cheap attack, a few bytes per level) end here instead of crashing.
+        _raise_from(PayloadError(f"JSON message is nested too deeply: {exc}", frame), exc)
 
 
 def decode_msgpack(decoder: msgspec.msgpack.Decoder[Any], frame: bytes) -> Any:
@@ -211,4 +220,7 @@ def decode_msgpack(decoder: msgspec.msgpack.Decoder[Any], frame: bytes) -> Any:
     except UnicodeDecodeError as exc:
         # A MessagePack str must hold UTF-8; msgspec reports a bad one with this error.
         problem = f"MessagePack string is not valid UTF-8: {exc}"
+        _raise_from(PayloadError(problem, frame), exc)
+    except RecursionError as exc:
+        problem = f"MessagePack message is nested too deeply: {exc}"
         _raise_from(PayloadError(problem, frame), exc)

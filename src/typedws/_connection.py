@@ -49,6 +49,7 @@ from typedws._state import (
     RESPONSE,
     RESPONSE_BODY,
     RESPONSE_BODY_MORE,
+    RESPONSE_START,
     SEND,
     STATES,
     WebSocketState,
@@ -68,6 +69,7 @@ from typedws._validate import (
     data_frame,
     disconnect_fields,
     header_pairs,
+    int_code,
     server_event,
 )
 from typedws.events import Connect, Disconnect, Receive, ReceiveEvent, Send
@@ -161,6 +163,9 @@ class Connection(Mapping[str, Any]):
         # True once a send raised OSError: later sends raise WebSocketDisconnect(1006), not a
         # state error, although both sides are DISCONNECTED by then.
         self._transport_lost = False
+        # Whether websocket.accept was sent: after a rejected handshake (close before accept)
+        # no WebSocket exists, so a data frame from the server is out of order.
+        self._accepted = False
         # Connection data, parsed from the scope on first read and kept (None: not read yet).
         self._url: URL | None = None
         self._headers: Headers | None = None
@@ -389,7 +394,12 @@ class Connection(Mapping[str, Any]):
         self._check_send()
         return {"type": SEND, "bytes": payload}
 
-    def _json_message(self, data: object, mode: str) -> dict[str, object]:
+    # Arguments that come straight from the application are typed ``object`` in this compiled
+    # class: mypyc enforces annotations with its own messages ("int object expected; got str")
+    # and turns True into 1, so the compiled build would disagree with the pure one. Each
+    # method checks its arguments itself and names the problem.
+
+    def _json_message(self, data: object, mode: object) -> dict[str, object]:
         """Check, then encode: a bad mode, state or object raises before anything is sent."""
         if mode != "text" and mode != "binary":
             raise ValueError(mode_problem(mode))
@@ -405,7 +415,7 @@ class Connection(Mapping[str, Any]):
         self._check_send()
         return {"type": SEND, "bytes": self._codec.encode_msgpack(data)}
 
-    def _json_decoder(self, mode: str, target: object) -> msgspec.json.Decoder[Any]:
+    def _json_decoder(self, mode: object, target: object) -> msgspec.json.Decoder[Any]:
         """Before a JSON receive: check the state and mode and get the (cached) decoder, so
         that an unusable ``type`` raises TypeError before a message is consumed."""
         if not (
@@ -419,7 +429,7 @@ class Connection(Mapping[str, Any]):
         self._check_receive("binary")
         return self._codec.msgpack_decoder(target)
 
-    def _check_receive(self, mode: str) -> None:
+    def _check_receive(self, mode: object) -> None:
         """Raise unless a data frame may be received now (and ``mode`` is valid)."""
         if (mode == "text" or mode == "binary") and receive_allowed(
             self._client_state, self._app_state
@@ -454,6 +464,7 @@ class Connection(Mapping[str, Any]):
             type(message) is dict
             and message.get("type") == RECEIVE
             and receive_allowed(self._client_state, self._app_state)
+            and self._accepted
         ):
             return data_frame(message, RECEIVE)
         event_type, event = server_event(message)
@@ -467,6 +478,7 @@ class Connection(Mapping[str, Any]):
                 client_state_problem(self._client_state, self._app_state, event_type)
             )
         if event_type == RECEIVE:
+            self._check_accepted()
             return data_frame(event, RECEIVE)
         code, reason = disconnect_fields(event)
         self._client_state = next_state
@@ -485,7 +497,9 @@ class Connection(Mapping[str, Any]):
             return frame
         raise PayloadError("expected a binary frame, got a text frame", frame)
 
-    def _json_payload(self, message: object, mode: str, decoder: msgspec.json.Decoder[Any]) -> Any:
+    def _json_payload(
+        self, message: object, mode: object, decoder: msgspec.json.Decoder[Any]
+    ) -> Any:
         """After a JSON receive: check the event and the frame kind, then decode."""
         # Fast path, once per message: a well-formed data frame of the asked kind in a plain
         # dict, the event and state checks of _frame and data_frame written out inline (one
@@ -495,6 +509,7 @@ class Connection(Mapping[str, Any]):
             type(message) is dict
             and message.get("type") == RECEIVE
             and receive_allowed(self._client_state, self._app_state)
+            and self._accepted
         ):
             text = message.get("text")
             data = message.get("bytes")
@@ -531,6 +546,7 @@ class Connection(Mapping[str, Any]):
             type(message) is dict
             and message.get("type") == RECEIVE
             and receive_allowed(self._client_state, self._app_state)
+            and self._accepted
         ):
             frame = data_frame(message, RECEIVE)
             # Positional (bytes, text): msgspec then skips matching keyword names.
@@ -546,6 +562,7 @@ class Connection(Mapping[str, Any]):
                 client_state_problem(self._client_state, self._app_state, event_type)
             )
         if event_type == RECEIVE:
+            self._check_accepted()
             frame = data_frame(event, RECEIVE)
             result: ReceiveEvent = (
                 Receive(None, frame) if isinstance(frame, str) else Receive(frame)
@@ -573,13 +590,29 @@ class Connection(Mapping[str, Any]):
             )
         self._client_state = CONNECTED
 
+    def _check_accepted(self) -> None:
+        if not self._accepted:
+            # Reached only after a rejected handshake: the state table lets websocket.receive
+            # through once the application side is DISCONNECTED, as frames in flight may
+            # still arrive after a close that followed an accept.
+            raise ProtocolError(
+                "the server sent 'websocket.receive' although the application rejected the "
+                "handshake: no WebSocket was opened"
+            )
+
     def _advance_app(self, event_type: str, error: type[Exception]) -> None:
         next_state = next_app_state(self._app_state, event_type)
         if next_state < 0:
             raise error(app_state_problem(self._app_state, event_type))
+        if self._client_state == DISCONNECTED and event_type != CLOSE:
+            # Nothing but a (no-op) close goes out once the client is gone: a server would
+            # raise OSError (ASGI spec); report the disconnect already seen instead.
+            raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
+        if event_type == ACCEPT:
+            self._accepted = True
         self._app_state = next_state
 
-    def _accept_message(self, subprotocol: str | None, headers: object) -> dict[str, object]:
+    def _accept_message(self, subprotocol: object, headers: object) -> dict[str, object]:
         if next_app_state(self._app_state, ACCEPT) < 0:
             raise WebSocketStateError(app_state_problem(self._app_state, ACCEPT))
         if subprotocol is not None:
@@ -602,7 +635,7 @@ class Connection(Mapping[str, Any]):
                 _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
         return message
 
-    def _close_message(self, code: int, reason: str | None) -> dict[str, object] | None:
+    def _close_message(self, code: object, reason: object) -> dict[str, object] | None:
         """Build the close event, or None when closing is a no-op (already closed / gone)."""
         problem = close_code_problem(code) or close_reason_problem(reason)
         if problem:
@@ -611,12 +644,16 @@ class Connection(Mapping[str, Any]):
             return None
         if self._app_state == RESPONSE:
             raise WebSocketStateError(app_state_problem(self._app_state, CLOSE))
+        # Checked above: an int (a plain one on the wire, also for an IntEnum) and a str or None.
+        value = int_code(code)
+        assert value is not None
+        text = reason if isinstance(reason, str) else None
         self._app_state = DISCONNECTED
-        self._record_close(code, reason)
-        message: dict[str, object] = {"type": CLOSE, "code": code}
-        if reason:
+        self._record_close(value, text)
+        message: dict[str, object] = {"type": CLOSE, "code": value}
+        if text:
             if not self._spec_below(3):
-                message["reason"] = reason
+                message["reason"] = text
             else:
                 _log_downgrade_once("a close reason", "2.3", _version_text(self.spec_version))
         return message
@@ -676,10 +713,19 @@ class Connection(Mapping[str, Any]):
                     "receive it first"
                 )
             self._advance_app(ACCEPT, ProtocolError)
-            if wire["headers"] and self._spec_below(1):
-                _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
+            if self._spec_below(1):
+                # Not even an empty list: the field does not exist before spec 2.1.
+                if wire["headers"]:
+                    _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
                 del wire["headers"]
             return wire
+        if event_type == RESPONSE_START and "websocket.http.response" not in (
+            self.scope.get("extensions") or {}
+        ):
+            raise ProtocolError(
+                "websocket.http.response.start event: the server does not support denial "
+                "responses (no 'websocket.http.response' in scope['extensions'])"
+            )
         if event_type == RESPONSE_BODY and wire["more_body"] is True:
             self._advance_app(RESPONSE_BODY_MORE, ProtocolError)
         else:

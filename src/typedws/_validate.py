@@ -102,13 +102,27 @@ def data_frame(event: dict[str, object], event_type: str) -> str | bytes:
     raise ProtocolError(f"{event_type} event: field 'text' must be str, got {_type_name(text)}")
 
 
+def int_code(code: object) -> int | None:
+    """A close code as a plain int, or None if it is not one.
+
+    Any int subclass but bool is taken, as an int: servers and applications hand over IntEnum
+    codes (uvicorn's websockets implementation passes on websockets' ``CloseCode`` in
+    websocket.disconnect; applications use such enums too). bool is an int but no close code.
+    """
+    if type(code) is int:
+        return code
+    if isinstance(code, int) and not isinstance(code, bool):
+        return int(code)
+    return None
+
+
 def disconnect_fields(event: dict[str, object]) -> tuple[int, str]:
     """``code`` (default 1005) and ``reason`` (default "") of a ``websocket.disconnect`` event."""
-    code = event.get("code", 1005)
-    if type(code) is not int:
-        # bool is an int subclass but no close code; reject anything that is not exactly int.
+    raw_code = event.get("code", 1005)
+    code = int_code(raw_code)
+    if code is None:
         raise ProtocolError(
-            f"websocket.disconnect event: field 'code' must be int, got {_type_name(code)}"
+            f"websocket.disconnect event: field 'code' must be int, got {_type_name(raw_code)}"
         )
     reason = event.get("reason")
     if reason is None:
@@ -129,12 +143,13 @@ def close_code_problem(code: object) -> str:
     1004-1006 and 1015 are reserved for reporting, never sent; 1016-2999 are reserved for future
     protocol use; 3000-4999 are for libraries and applications.
     """
-    if type(code) is not int:
+    value = int_code(code)
+    if value is None:
         return f"close code must be an int, got {_type_name(code)}"
-    if 1000 <= code <= 1003 or 1007 <= code <= 1014 or 3000 <= code <= 4999:
+    if 1000 <= value <= 1003 or 1007 <= value <= 1014 or 3000 <= value <= 4999:
         return ""
     return (
-        f"close code {code} may not be sent (RFC 6455 section 7.4 allows 1000-1003, "
+        f"close code {value} may not be sent (RFC 6455 section 7.4 allows 1000-1003, "
         "1007-1014 and 3000-4999)"
     )
 
@@ -145,9 +160,20 @@ def close_reason_problem(reason: object) -> str:
         return ""
     if type(reason) is not str:
         return f"close reason must be a str or None, got {_type_name(reason)}"
-    if len(reason) <= MAX_CLOSE_REASON_BYTES // 4:
-        return ""  # at most 4 UTF-8 bytes a code point: it fits without encoding it
-    size = len(reason.encode("utf-8", "surrogatepass"))
+    if reason.isascii():
+        # (isascii reads a flag CPython keeps on every str: no scan, and no encoding needed.)
+        size = len(reason)
+    else:
+        try:
+            size = len(reason.encode("utf-8"))
+        except UnicodeEncodeError:
+            # Checked here, before the state changes: the server's encoder would fail only
+            # after typedws had marked the connection closed, leaving it open with no way to
+            # close it.
+            return (
+                f"close reason {reason!r} has a lone surrogate; a close frame carries UTF-8 "
+                "(RFC 6455 section 5.5.1)"
+            )
     if size > MAX_CLOSE_REASON_BYTES:
         return (
             f"close reason is {size} bytes in UTF-8; at most {MAX_CLOSE_REASON_BYTES} fit in a "
@@ -261,7 +287,11 @@ def app_event(message: object) -> tuple[str, dict[str, object]]:
         problem = close_code_problem(code) or close_reason_problem(fields.get("reason"))
         if problem:
             raise ProtocolError(f"websocket.close event: {problem}")
-        return event_type, {"type": CLOSE, "code": code, "reason": fields.get("reason")}
+        return event_type, {
+            "type": CLOSE,
+            "code": int_code(code),  # a plain int on the wire, also for an IntEnum
+            "reason": fields.get("reason"),
+        }
     if event_type == RESPONSE_START:
         status = fields.get("status")
         if type(status) is not int or not 100 <= status <= 599:

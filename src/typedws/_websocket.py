@@ -216,6 +216,10 @@ class WebSocket(Connection):
         try:
             await self._send(wire)
         except OSError:
+            if wire["type"] == "websocket.close":
+                # As in close(): the peer is already gone; the connection is closed either way.
+                self._client_state = DISCONNECTED
+                return
             raise self._lost() from None
 
     # --- receiving ---------------------------------------------------------------------------

@@ -303,14 +303,19 @@ class Broadcast:
 
     async def forward(
         self,
-        channel: Channel[Any],
+        source: Channel[Any] | Subscription[Any],
         ws: ForwardSocket,
         *,
         last_id: str | None = None,
         envelope: bool = True,
         receive: bool = True,
     ) -> None:
-        """Send every message of ``channel`` to the accepted WebSocket ``ws``, until it goes away.
+        """Send every message of a channel to the accepted WebSocket ``ws``, until it goes away.
+
+        ``source`` is a :class:`Channel` (forward subscribes to it, from ``last_id``) or a
+        :class:`Subscription` the caller already entered: then nothing published after the
+        ``async with bc.subscribe(...)`` line can be missed, even if forward runs in a task that
+        starts later (give ``last_id`` to ``subscribe`` then, not here).
 
         Payloads are sent as encoded at publish time (no per-socket decoding): text frames for a
         JSON channel, binary frames for MessagePack. With ``envelope=True`` (default) each frame
@@ -323,29 +328,50 @@ class Broadcast:
         client sends, so that it notices a disconnect while the channel is quiet. Pass
         ``receive=False`` when the handler reads the socket itself, and cancel forward when that
         loop ends (for instance run both in a task group). Returns when the client disconnects
-        or the Broadcast is closed; other errors propagate.
+        or the Broadcast is closed; other errors propagate. Raises ``ValueError`` for a
+        subscription together with ``last_id``, or one that was not entered.
         """
-        async with self.subscribe(channel, last_id=last_id) as subscription:
+        if isinstance(source, Subscription):
+            if last_id is not None:
+                raise ValueError(
+                    "forward() of a subscription takes no last_id: give it to subscribe()"
+                )
+            if source._backend is None:
+                raise ValueError(
+                    "forward() needs an entered subscription: `async with bc.subscribe(...)`"
+                )
+            await _forward(source, ws, envelope, receive)
+            return
+        if not isinstance(source, Channel):
+            raise TypeError(
+                f"forward() needs a Channel or a Subscription, not {type(source).__name__}"
+            )
+        async with self.subscribe(source, last_id=last_id) as subscription:
+            await _forward(subscription, ws, envelope, receive)
 
-            async def pump() -> None:
-                await _pump(subscription, channel, ws, envelope)
 
-            async def drain() -> None:
-                from .._errors import PayloadError
+async def _forward(
+    subscription: Subscription[Any], ws: ForwardSocket, envelope: bool, receive: bool
+) -> None:
+    async def pump() -> None:
+        await _pump(subscription, subscription.channel, ws, envelope)
 
-                while True:
-                    try:
-                        await ws.receive_bytes()
-                    except PayloadError:
-                        continue  # a text frame: discarded like the rest
+    async def drain() -> None:
+        from .._errors import PayloadError
 
+        while True:
             try:
-                if receive:
-                    await race(pump, drain)
-                else:
-                    await pump()
-            except WebSocketDisconnect:
-                return
+                await ws.receive_bytes()
+            except PayloadError:
+                continue  # a text frame: discarded like the rest
+
+    try:
+        if receive:
+            await race(pump, drain)
+        else:
+            await pump()
+    except WebSocketDisconnect:
+        return
 
 
 _gap_json = msgspec.json.Encoder()

@@ -1,8 +1,13 @@
 """The demo chat's wire protocol: JSON objects tagged on ``"type"``, one Struct per message.
 
 Client to server: ``join`` (pick a name), ``message`` (say something), ``leave``.
-Server to client: ``joined``, ``message``, ``left`` (broadcast to every page) and ``error``
-(only to the sender, for a message that did not validate or did not fit the session).
+Room events ``joined``, ``message``, ``left`` (:data:`RoomEvent`) are published on the room's
+broadcast channel and reach every page, on every worker, wrapped in an
+:class:`~typedws.broadcast.Envelope` that carries the event's id: ``{"type": "message",
+"id": "...", "data": {"type": "joined", ...}}``. A page keeps the last id and reconnects with
+``/ws?last_id=<id>`` to get what it missed; what fell out of the retention window arrives as a
+:class:`~typedws.broadcast.Gap` (``{"type": "gap", ...}``) instead. ``error`` goes only to the
+sender, unwrapped, for a message that did not validate or did not fit the session.
 
 msgspec checks every field on the way in (``ws.receive_json(type=ClientMessage)``), so the
 handler only ever sees well-formed messages; a bad one becomes a PayloadError whose text
@@ -15,6 +20,8 @@ from typing import Annotated, TypeAlias
 
 import msgspec
 
+from typedws.broadcast import Envelope, Gap
+
 __all__ = [
     "ClientMessage",
     "Error",
@@ -22,6 +29,7 @@ __all__ = [
     "Joined",
     "Leave",
     "Left",
+    "RoomEvent",
     "Said",
     "Say",
     "ServerMessage",
@@ -51,10 +59,15 @@ ClientMessage: TypeAlias = Join | Say | Leave
 
 
 class Joined(msgspec.Struct, tag="joined", tag_field="type"):
-    """``name`` entered; ``members`` is everyone now in the room, sorted."""
+    """``name`` entered; ``members`` is everyone now in the room, sorted.
+
+    ``worker`` is the process id of the server worker ``name`` is connected to: with
+    ``--workers N`` it shows that members on different workers still hear each other.
+    """
 
     name: str
     members: list[str]
+    worker: int
 
 
 class Said(msgspec.Struct, tag="message", tag_field="type"):
@@ -77,4 +90,8 @@ class Error(msgspec.Struct, tag="error", tag_field="type"):
     detail: str
 
 
-ServerMessage: TypeAlias = Joined | Said | Left | Error
+#: What the room's broadcast channel carries.
+RoomEvent: TypeAlias = Joined | Said | Left
+
+#: Every frame a page receives: a room event in its envelope, a gap notice, or an error.
+ServerMessage: TypeAlias = Envelope[RoomEvent] | Gap | Error
