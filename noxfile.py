@@ -130,3 +130,13 @@ def bench(session: nox.Session) -> None:
     shutil.rmtree("build", ignore_errors=True)
     session.install("--no-deps", "--target", pure, ".", env=PURE)
     session.run("python", "benchmarks/run.py", "--pure-path", pure, *session.posargs)
+    # Broadcast fan-out (memory and, with redis-server on PATH, Redis), appended to RESULTS.md.
+    args = list(session.posargs)
+    out = "benchmarks"
+    for i, arg in enumerate(args):
+        if arg.startswith("--out="):
+            out = arg.split("=", 1)[1]
+        elif arg == "--out" and i + 1 < len(args):
+            out = args[i + 1]
+    results = os.path.join(out, "RESULTS.md")
+    session.run("python", "benchmarks/bench_broadcast.py", "--append", results)

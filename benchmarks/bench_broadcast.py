@@ -145,7 +145,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def main(messages: int, subscribers: int, samples: int) -> None:
+async def main(messages: int, subscribers: int, samples: int, append: str | None = None) -> None:
     build = "compiled" if typedws.COMPILED else "pure"
     print(f"typedws.broadcast benchmark ({build} build), {subscribers} subscribers\n")
     rows: list[tuple[str, str, str, str, str]] = []
@@ -181,6 +181,44 @@ async def main(messages: int, subscribers: int, samples: int) -> None:
         f"\n({messages} messages fanned out for throughput; {samples} one-at-a-time "
         "messages for latency)"
     )
+    if append is not None:
+        _append_markdown(append, build, subscribers, messages, samples, header, rows, lat)
+
+
+def _append_markdown(
+    path: str,
+    build: str,
+    subscribers: int,
+    messages: int,
+    samples: int,
+    header: tuple[str, ...],
+    rows: list[tuple[str, str, str, str, str]],
+    lat: dict[str, list[float]],
+) -> None:
+    """Add this run as a section of RESULTS.md (nox -s bench writes the rest first)."""
+    lines = [
+        "",
+        f"## Broadcast fan-out ({build} build, {subscribers} subscribers)",
+        "",
+        f"`benchmarks/bench_broadcast.py`: {messages} messages published and delivered to every "
+        f"subscriber (each decodes every message); latency from {samples} messages published "
+        "one at a time, publish to delivery.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|---|" + "---:|" * (len(header) - 1),
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+    if "redis" in lat:
+        added_p50 = statistics.median(lat["redis"]) - statistics.median(lat["memory"])
+        added_p99 = percentile(lat["redis"], 0.99) - percentile(lat["memory"], 0.99)
+        lines += [
+            "",
+            f"Latency added by Redis: median {added_p50:,.0f} µs, p99 {added_p99:,.0f} µs.",
+        ]
+    else:
+        lines += ["", "No redis-server on this machine: the Redis rows are missing."]
+    with open(path, "a", encoding="utf-8") as results:
+        results.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":
@@ -188,5 +226,6 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=2_000)
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--samples", type=int, default=2_000)
+    parser.add_argument("--append", help="also append the table to this markdown file")
     args = parser.parse_args()
-    asyncio.run(main(args.messages, args.subscribers, args.samples))
+    asyncio.run(main(args.messages, args.subscribers, args.samples, args.append))
