@@ -83,6 +83,8 @@ logger: Final = logging.getLogger("typedws")
 _downgrade_logged: set[str] = set()
 
 _CONNECTION_LOST: Final = 1006
+#: What _admit returns as the next state for the disconnect expected after a broken transport.
+_EXPECTED_DISCONNECT: Final = -2
 
 
 def _log_downgrade_once(field: str, needed: str, version: str) -> None:
@@ -467,20 +469,16 @@ class Connection(Mapping[str, Any]):
             and self._accepted
         ):
             return data_frame(message, RECEIVE)
-        event_type, event = server_event(message)
-        if event_type == DISCONNECT and self._disconnect_pending:
-            self._disconnect_pending = False
-            code, reason = disconnect_fields(event)
-            raise WebSocketDisconnect(code, reason)
-        next_state = next_client_state(self._client_state, self._app_state, event_type)
-        if next_state < 0:
+        event_type, event, next_state = self._admit(message)
+        if event_type == RECEIVE:
+            return data_frame(event, RECEIVE)
+        if event_type != DISCONNECT:
             raise ProtocolError(
                 client_state_problem(self._client_state, self._app_state, event_type)
             )
-        if event_type == RECEIVE:
-            self._check_accepted()
-            return data_frame(event, RECEIVE)
         code, reason = disconnect_fields(event)
+        if next_state == _EXPECTED_DISCONNECT:
+            raise WebSocketDisconnect(code, reason)
         self._client_state = next_state
         self._record_close(code, reason)
         raise WebSocketDisconnect(code, reason)
@@ -551,18 +549,11 @@ class Connection(Mapping[str, Any]):
             frame = data_frame(message, RECEIVE)
             # Positional (bytes, text): msgspec then skips matching keyword names.
             return Receive(None, frame) if isinstance(frame, str) else Receive(frame)
-        event_type, event = server_event(message)
-        if event_type == DISCONNECT and self._disconnect_pending:
-            self._disconnect_pending = False
+        event_type, event, next_state = self._admit(message)
+        if next_state == _EXPECTED_DISCONNECT:
             code, reason = disconnect_fields(event)
             return Disconnect(code, reason)
-        next_state = next_client_state(self._client_state, self._app_state, event_type)
-        if next_state < 0:
-            raise ProtocolError(
-                client_state_problem(self._client_state, self._app_state, event_type)
-            )
         if event_type == RECEIVE:
-            self._check_accepted()
             frame = data_frame(event, RECEIVE)
             result: ReceiveEvent = (
                 Receive(None, frame) if isinstance(frame, str) else Receive(frame)
@@ -575,6 +566,27 @@ class Connection(Mapping[str, Any]):
             result = Connect()
         self._client_state = next_state
         return result
+
+    def _admit(self, message: object) -> tuple[str, dict[str, object], int]:
+        """The general path for an event from the server: check it is a well-formed websocket
+        event that may come now; return its type, its fields and the next client state.
+
+        The next state is _EXPECTED_DISCONNECT for the disconnect that follows a broken
+        transport (the client side is already DISCONNECTED then; see ``_lost``). Raises
+        ProtocolError for anything else that may not come in this state.
+        """
+        event_type, event = server_event(message)
+        if event_type == DISCONNECT and self._disconnect_pending:
+            self._disconnect_pending = False
+            return event_type, event, _EXPECTED_DISCONNECT
+        next_state = next_client_state(self._client_state, self._app_state, event_type)
+        if next_state < 0:
+            raise ProtocolError(
+                client_state_problem(self._client_state, self._app_state, event_type)
+            )
+        if event_type == RECEIVE:
+            self._check_accepted()
+        return event_type, event, next_state
 
     def _handshake(self, message: object) -> None:
         """Check the event that opens the connection: it must be ``websocket.connect``."""

@@ -326,10 +326,10 @@ class WebSocket(Connection):
         return MsgpackIterator(self, type)
 
 
-# The iterators are small classes with __anext__ (no async generators: those would need aclose()
-# to be cleaned up promptly, and a class costs less per step). They turn the end of the
-# connection into StopAsyncIteration, and call the public receive_* methods so that a subclass
-# overriding those is honoured.
+# The iterators are native classes with __anext__: mypyc cannot compile async generators
+# (design.md section 6), and a class needs no aclose() to be cleaned up promptly. They turn the
+# end of the connection into StopAsyncIteration, and call the public receive_* methods so that a
+# subclass overriding those is honoured.
 
 
 class TextIterator:
