@@ -16,10 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from _common import encoded, make_scope, now, timed
-from bench_events import _ACCEPT, _BODY_LAST, _BODY_MORE, _CLOSE, _START, N_CONNECTIONS, N_DATA
-
-SMALL = encoded("small")
+from _common import make_scope, now, timed
+from bench_events import (
+    _ACCEPT,
+    _BODY_LAST,
+    _BODY_MORE,
+    _CLOSE,
+    _START,
+    N_CONNECTIONS,
+    N_DATA,
+    data_frames,
+    outgoing_events,
+)
 
 CASES: dict[str, int] = {
     "incoming data": N_DATA,
@@ -46,13 +54,7 @@ def _accepted() -> Any:
 
 
 def _incoming(n: int) -> int:
-    text = SMALL.decode()
-    events = [
-        {"type": "websocket.receive", "text": text}
-        if i % 2 == 0
-        else {"type": "websocket.receive", "bytes": SMALL}
-        for i in range(n)
-    ]
+    events = data_frames(n)
     check = _accepted()._server_event
     start = now()
     for event in events:
@@ -61,16 +63,7 @@ def _incoming(n: int) -> int:
 
 
 def _outgoing(n: int) -> int:
-    from typedws.events import Send
-
-    text = SMALL.decode()
-    outgoing: list[Any] = [
-        {"type": "websocket.send", "text": text},
-        {"type": "websocket.send", "bytes": SMALL},
-        Send(text=text),
-        Send(bytes=SMALL),
-    ]
-    events = (outgoing * (n // 4 + 1))[:n]
+    events = outgoing_events(n)
     check = _accepted()._raw_message
     start = now()
     for event in events:

@@ -29,16 +29,33 @@ CASES: dict[str, int] = {
 }
 
 
-def _incoming_events(n: int) -> list[Message]:
+def data_frames(n: int) -> list[Message]:
+    """``n`` incoming data frames, text and binary in turn (shared with bench_checks)."""
     text = SMALL.decode()
-    return connection(
-        [
-            {"type": "websocket.receive", "text": text}
-            if i % 2 == 0
-            else {"type": "websocket.receive", "bytes": SMALL}
-            for i in range(n)
-        ]
-    )
+    return [
+        {"type": "websocket.receive", "text": text}
+        if i % 2 == 0
+        else {"type": "websocket.receive", "bytes": SMALL}
+        for i in range(n)
+    ]
+
+
+def outgoing_events(n: int) -> list[Any]:
+    """``n`` outgoing data events: dicts and Structs, text and binary (shared with bench_checks)."""
+    from typedws.events import Send
+
+    text = SMALL.decode()
+    outgoing: list[Any] = [
+        {"type": "websocket.send", "text": text},
+        {"type": "websocket.send", "bytes": SMALL},
+        Send(text=text),
+        Send(bytes=SMALL),
+    ]
+    return (outgoing * (n // 4 + 1))[:n]
+
+
+def _incoming_events(n: int) -> list[Message]:
+    return connection(data_frames(n))
 
 
 async def _incoming(n: int) -> int:
@@ -56,16 +73,8 @@ async def _incoming(n: int) -> int:
 
 async def _outgoing(n: int) -> int:
     from typedws import WebSocket
-    from typedws.events import Send
 
-    text = SMALL.decode()
-    outgoing: list[Any] = [
-        {"type": "websocket.send", "text": text},
-        {"type": "websocket.send", "bytes": SMALL},
-        Send(text=text),
-        Send(bytes=SMALL),
-    ]
-    events = (outgoing * (n // 4 + 1))[:n]
+    events = outgoing_events(n)
     server = Server(connection([]))
     ws = WebSocket(make_scope(), server.receive, server.send)
     await ws.accept()
