@@ -19,7 +19,21 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 from typedws._codecs import Codec
 from typedws._compat import mypyc_attr
-from typedws._connection import Connection, mode_problem
+from typedws._connection import (
+    Connection,
+    bytes_frame,
+    bytes_message,
+    check_receive,
+    json_decoder,
+    json_message,
+    json_payload,
+    mode_problem,
+    msgpack_decoder,
+    msgpack_message,
+    msgpack_payload,
+    text_frame,
+    text_message,
+)
 from typedws._errors import ProtocolError, WebSocketDisconnect, WebSocketStateError
 from typedws._state import (
     ACCEPT,
@@ -158,7 +172,7 @@ class WebSocket(Connection):
 
     async def send_text(self, data: _Text) -> None:
         """Send a text frame. TypeError (before anything is sent) if ``data`` is not a str."""
-        message = self._text_message(data, "send_text")
+        message = text_message(self, data, "send_text")
         try:
             await self._send(message)
         except OSError:
@@ -167,7 +181,7 @@ class WebSocket(Connection):
     async def send_bytes(self, data: _Bytes) -> None:
         """Send a binary frame. TypeError (before anything is sent) if ``data`` is not
         bytes-like."""
-        message = self._bytes_message(data, "send_bytes")
+        message = bytes_message(self, data, "send_bytes")
         try:
             await self._send(message)
         except OSError:
@@ -180,7 +194,7 @@ class WebSocket(Connection):
         TypeError naming the type if it cannot be encoded, ValueError for an unknown mode; in
         both cases nothing is sent.
         """
-        message = self._json_message(data, mode)
+        message = json_message(self, data, mode)
         try:
             await self._send(message)
         except OSError:
@@ -191,7 +205,7 @@ class WebSocket(Connection):
 
         TypeError naming the type if it cannot be encoded; nothing is sent then.
         """
-        message = self._msgpack_message(data)
+        message = msgpack_message(self, data)
         try:
             await self._send(message)
         except OSError:
@@ -239,13 +253,13 @@ class WebSocket(Connection):
         PayloadError if a binary frame came (it is consumed; the connection stays usable),
         WebSocketDisconnect when the client disconnects.
         """
-        self._check_receive("text")
-        return self._text_frame(await self._receive())
+        check_receive(self, "text")
+        return text_frame(self, await self._receive())
 
     async def receive_bytes(self) -> bytes:
         """Receive a binary frame (PayloadError for a text frame, as in receive_text)."""
-        self._check_receive("binary")
-        return self._bytes_frame(await self._receive())
+        check_receive(self, "binary")
+        return bytes_frame(self, await self._receive())
 
     # Typing of ``type=``: the first overload (no type) gives Any. ``type[T]`` matches a class
     # for every type checker; ``TypeForm[T]`` (PEP 747) matches any other type expression --
@@ -267,8 +281,8 @@ class WebSocket(Connection):
         connection stays usable. TypeError (before anything is received) if msgspec cannot
         decode into ``type``; ValueError for an unknown mode.
         """
-        decoder = self._json_decoder(mode, type)
-        return self._json_payload(await self._receive(), mode, decoder)
+        decoder = json_decoder(self, mode, type)
+        return json_payload(self, await self._receive(), mode, decoder)
 
     @overload
     async def receive_msgpack(self, *, type: None = None) -> Any: ...
@@ -282,8 +296,8 @@ class WebSocket(Connection):
         PayloadError (as in :meth:`receive_json`) for a text frame, bad MessagePack or a value
         that does not match ``type``; TypeError if msgspec cannot decode into ``type``.
         """
-        decoder = self._msgpack_decoder(type)
-        return self._msgpack_payload(await self._receive(), decoder)
+        decoder = msgpack_decoder(self, type)
+        return msgpack_payload(self, await self._receive(), decoder)
 
     # --- iterating ---------------------------------------------------------------------------
 
