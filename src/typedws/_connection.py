@@ -83,6 +83,7 @@ __all__ = [
     "json_decoder",
     "json_message",
     "json_payload",
+    "is_text_mode",
     "msgpack_decoder",
     "msgpack_message",
     "msgpack_payload",
@@ -140,6 +141,13 @@ def _spec_version(scope: Scope) -> tuple[int, int]:
 
 def _version_text(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
+
+
+def _is_str(value: object, expected: str) -> bool:
+    """``value == expected`` for the event types of the fast paths: narrowed to ``str`` first,
+    so that compiled code uses mypyc's string equality (an identity test first: the event types
+    that servers write are interned literals) instead of a generic rich compare."""
+    return type(value) is str and value == expected
 
 
 def mode_problem(mode: object) -> str:
@@ -401,7 +409,7 @@ class Connection(Mapping[str, Any]):
         # the general path below, which checks the same and explains what is wrong.
         if (
             type(message) is dict
-            and message.get("type") == RECEIVE
+            and _is_str(message.get("type"), RECEIVE)
             and receive_allowed(self._client_state, self._app_state)
             and self._accepted
         ):
@@ -426,7 +434,7 @@ class Connection(Mapping[str, Any]):
         # change); the general path below checks the same and explains a refusal.
         if (
             type(message) is dict
-            and message.get("type") == RECEIVE
+            and _is_str(message.get("type"), RECEIVE)
             and receive_allowed(self._client_state, self._app_state)
             and self._accepted
         ):
@@ -562,7 +570,7 @@ class Connection(Mapping[str, Any]):
         # every refusal) takes the general path, which checks the same and explains.
         if send_allowed(self._app_state) and self._client_state != DISCONNECTED:
             if type(message) is dict:
-                if message.get("type") == SEND:
+                if _is_str(message.get("type"), SEND):
                     text = message.get("text")
                     data = message.get("bytes")
                     if data is None and type(text) is str:
@@ -677,14 +685,22 @@ def bytes_message(conn: Connection, data: object, method: str) -> dict[str, obje
     return {"type": SEND, "bytes": payload}
 
 
+def is_text_mode(mode: object) -> bool:
+    """Decide a JSON ``mode``: True for "text", False for "binary", ValueError otherwise."""
+    if _is_str(mode, "text"):
+        return True
+    if _is_str(mode, "binary"):
+        return False
+    raise ValueError(mode_problem(mode))
+
+
 def json_message(conn: Connection, data: object, mode: object) -> dict[str, object]:
     """Check, then encode: a bad mode, state or object raises before anything is sent."""
-    if mode != "text" and mode != "binary":
-        raise ValueError(mode_problem(mode))
+    text = is_text_mode(mode)
     if not (send_allowed(conn._app_state) and conn._client_state != DISCONNECTED):
         conn._check_send()  # raises, explaining the refusal
     encoded = conn._codec.encode_json(data)
-    if mode == "text":
+    if text:
         # msgspec writes UTF-8 (it refuses lone surrogates), so this cannot fail.
         return {"type": SEND, "text": encoded.decode("utf-8")}
     return {"type": SEND, "bytes": encoded}
@@ -696,14 +712,11 @@ def msgpack_message(conn: Connection, data: object) -> dict[str, object]:
     return {"type": SEND, "bytes": conn._codec.encode_msgpack(data)}
 
 
-def json_decoder(conn: Connection, mode: object, target: object) -> msgspec.json.Decoder[Any]:
-    """Before a JSON receive: check the state and mode and get the (cached) decoder, so
-    that an unusable ``type`` raises TypeError before a message is consumed."""
-    if not (
-        (mode == "text" or mode == "binary")
-        and receive_allowed(conn._client_state, conn._app_state)
-    ):
-        check_receive(conn, mode)  # raises, explaining the refusal
+def json_decoder(conn: Connection, target: object) -> msgspec.json.Decoder[Any]:
+    """Before a JSON receive (its mode already decided): check the state and get the (cached)
+    decoder, so that an unusable ``type`` raises TypeError before a message is consumed."""
+    if not receive_allowed(conn._client_state, conn._app_state):
+        check_receive(conn, "text")  # raises, explaining the refusal
     return conn._codec.json_decoder(target)
 
 
@@ -750,28 +763,29 @@ def bytes_frame(conn: Connection, message: object) -> bytes:
 
 
 def json_payload(
-    conn: Connection, message: object, mode: object, decoder: msgspec.json.Decoder[Any]
+    conn: Connection, message: object, text_mode: bool, decoder: msgspec.json.Decoder[Any]
 ) -> Any:
-    """After a JSON receive: check the event and the frame kind, then decode."""
+    """After a JSON receive: check the event and the frame kind (text or binary, as
+    ``text_mode`` says), then decode."""
     # Fast path, once per message: a well-formed data frame of the asked kind in a plain
     # dict, the event and state checks of _frame and data_frame written out inline (one
     # native call instead of three). Anything else takes the general path below, which
     # checks the same and raises the explaining error.
     if (
         type(message) is dict
-        and message.get("type") == RECEIVE
+        and _is_str(message.get("type"), RECEIVE)
         and receive_allowed(conn._client_state, conn._app_state)
         and conn._accepted
     ):
         text = message.get("text")
         data = message.get("bytes")
-        if mode == "text":
+        if text_mode:
             if type(text) is str and data is None:
                 return decode_json(decoder, text)
         elif type(data) is bytes and text is None:
             return decode_json(decoder, data)
     frame = conn._frame(message)
-    if mode == "text":
+    if text_mode:
         if isinstance(frame, str):
             return decode_json(decoder, frame)
         raise PayloadError(

@@ -24,10 +24,10 @@ from typedws._connection import (
     bytes_frame,
     bytes_message,
     check_receive,
+    is_text_mode,
     json_decoder,
     json_message,
     json_payload,
-    mode_problem,
     msgpack_decoder,
     msgpack_message,
     msgpack_payload,
@@ -281,8 +281,9 @@ class WebSocket(Connection):
         connection stays usable. TypeError (before anything is received) if msgspec cannot
         decode into ``type``; ValueError for an unknown mode.
         """
-        decoder = json_decoder(self, mode, type)
-        return json_payload(self, await self._receive(), mode, decoder)
+        text_mode = is_text_mode(mode)
+        decoder = json_decoder(self, type)
+        return json_payload(self, await self._receive(), text_mode, decoder)
 
     @overload
     async def receive_msgpack(self, *, type: None = None) -> Any: ...
@@ -322,8 +323,7 @@ class WebSocket(Connection):
         ValueError for an unknown mode and TypeError for an unusable ``type``, both raised here
         rather than at the first message.
         """
-        if mode != "text" and mode != "binary":
-            raise ValueError(mode_problem(mode))
+        is_text_mode(mode)  # ValueError for an unknown mode
         self._codec.json_decoder(type)
         return JSONIterator(self, mode, type)
 
