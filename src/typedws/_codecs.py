@@ -183,10 +183,17 @@ class Codec:
 DEFAULT_CODEC: Final = Codec()
 
 
+# The decoders' ``decode`` methods, looked up once on the class: compiled code then calls
+# ``_json_decode(decoder, frame)`` directly, where ``decoder.decode(frame)`` would look the method
+# up on the type for every message.
+_json_decode: Final = msgspec.json.Decoder.decode
+_msgpack_decode: Final = msgspec.msgpack.Decoder.decode
+
+
 def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
     """Decode a JSON frame with ``decoder``; PayloadError (keeping the frame) on bad input."""
     try:
-        return decoder.decode(frame)
+        return _json_decode(decoder, frame)
     except msgspec.ValidationError as exc:
         problem = f"JSON message does not match the expected type: {exc}"
         _raise_from(PayloadError(problem, frame), exc)
@@ -211,7 +218,7 @@ def decode_msgpack(decoder: msgspec.msgpack.Decoder[Any], frame: bytes) -> Any:
     """Decode a MessagePack frame with ``decoder``; PayloadError (keeping the frame) on bad
     input."""
     try:
-        return decoder.decode(frame)
+        return _msgpack_decode(decoder, frame)
     except msgspec.ValidationError as exc:
         problem = f"MessagePack message does not match the expected type: {exc}"
         _raise_from(PayloadError(problem, frame), exc)
