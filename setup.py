@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from setuptools import setup
 
@@ -71,97 +70,19 @@ def _build_mypy_config() -> str:
     return path
 
 
-# Two edits to the C that mypyc generates, both for speed, neither changing behaviour (the whole
-# test-suite runs against the compiled build). Measured with `nox -s bench` (benchmarks/RESULTS.md).
-#
-# 1. Awaiting a coroutine. mypyc's CPy_GetCoro calls the awaited object's __await__; for a
-#    coroutine -- what the `receive` and `send` of every Python ASGI server return -- that makes a
-#    coroutine_wrapper, which CPython gives no am_send: each await then allocates the wrapper and
-#    returns through a StopIteration exception. A coroutine object speaks PyIter_Send itself (the
-#    interpreter's own `await` iterates it directly), so it is handed over as it is; anything else
-#    (a Future, a compiled coroutine, a trio awaitable) still goes through CPy_GetCoro.
-# 2. Error paths out of the hot code. mypyc follows every call with a branch that records a
-#    traceback or raises a TypeError/AttributeError. Routing those through functions marked
-#    `cold` lets the C compiler move them out of line, so the code run per message is denser.
-_C_HELPERS = """
-/* typedws (setup.py): await coroutines directly. */
-static inline PyObject *TypedWS_GetCoro(PyObject *obj)
-{
-    if (PyCoro_CheckExact(obj)) {
-        Py_INCREF(obj);
-        return obj;
-    }
-    return CPy_GetCoro(obj);
-}
-
-/* typedws (setup.py): the error paths of generated code are cold. */
-static CPy_NOINLINE CPy_COLD void
-TypedWS_AddTraceback(const char *filename, const char *funcname, int line, PyObject *globals)
-{
-    CPy_AddTraceback(filename, funcname, line, globals);
-}
-static CPy_NOINLINE CPy_COLD void
-TypedWS_TypeError(const char *expected, PyObject *value)
-{
-    CPy_TypeError(expected, value);
-}
-static CPy_NOINLINE CPy_COLD void
-TypedWS_TypeErrorTraceback(const char *filename, const char *funcname, int line,
-                           PyObject *globals, const char *expected, PyObject *value)
-{
-    CPy_TypeErrorTraceback(filename, funcname, line, globals, expected, value);
-}
-static CPy_NOINLINE CPy_COLD void
-TypedWS_AttributeError(const char *filename, const char *funcname, const char *classname,
-                       const char *attrname, int line, PyObject *globals)
-{
-    CPy_AttributeError(filename, funcname, classname, attrname, line, globals);
-}
-#define CPy_AddTraceback TypedWS_AddTraceback
-#define CPy_TypeError TypedWS_TypeError
-#define CPy_TypeErrorTraceback TypedWS_TypeErrorTraceback
-#define CPy_AttributeError TypedWS_AttributeError
-"""
-
-
-def _tune_generated_c(ext_modules: list[Any]) -> None:
-    """Apply the edits above to mypyc's shared C file, after its #include block.
-
-    If a later mypyc writes its C differently (no #include block, no CPy_GetCoro call), the build
-    goes on with mypyc's C unchanged and says so: slower, never broken.
-    """
-    sources = {
-        source
-        for extension in ext_modules
-        for source in extension.sources
-        if os.path.basename(source).startswith("__native") and source.endswith(".c")
-    }
-    for path in sorted(sources):
-        with open(path, encoding="utf-8") as file:
-            lines = file.read().split("\n")
-        body = 0
-        while body < len(lines) and lines[body].startswith("#include"):
-            body += 1
-        code = "\n".join(lines[body:])
-        if "TypedWS_GetCoro" in code:  # already edited (mypyc left an unchanged file alone)
-            continue
-        if body == 0 or "CPy_GetCoro(" not in code:
-            print(f"typedws setup.py: {path} left as mypyc wrote it", file=sys.stderr)
-            continue
-        code = code.replace("CPy_GetCoro(", "TypedWS_GetCoro(")
-        with open(path, "w", encoding="utf-8") as file:
-            file.write("\n".join([*lines[:body], _C_HELPERS, code]))
-
-
 if _wants_pure_build():
     ext_modules = []
 else:
     from mypyc.build import mypycify
 
+    # build_support/ sits next to this file; a PEP 517 build does not put that on sys.path.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from build_support.mypyc_tuning import tune
+
     ext_modules = mypycify(
         [f"--config-file={_build_mypy_config()}", *COMPILED_MODULES],
         opt_level="3",
     )
-    _tune_generated_c(ext_modules)
+    tune(ext_modules)  # speed-only edits to mypyc's C; see build_support/mypyc_tuning.py
 
 setup(ext_modules=ext_modules)
