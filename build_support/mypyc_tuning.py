@@ -1,4 +1,5 @@
-"""Edits to the C that mypyc generates for typedws: speed only, behaviour unchanged.
+"""Edits to the C that mypyc generates for typedws, and one compiler flag: speed only, behaviour
+unchanged.
 
 setup.py calls :func:`tune` on the extensions ``mypycify`` returns, before they are compiled. Each
 edit was measured with ``nox -s bench`` and callgrind (numbers in benchmarks/RESULTS.md and the
@@ -21,6 +22,10 @@ a mypyc that writes its C differently gets its own C back, untouched: slower, ne
 3. Error paths out of the hot code. mypyc follows every call with a branch that records a
    traceback or raises a TypeError/AttributeError. Routing those through functions marked
    ``cold`` lets the C compiler move them out of line, so the code run per message is denser.
+4. ``-fno-semantic-interposition``. The extension is position-independent code, and GCC then
+   assumes that any exported function may be replaced at load time, so it neither inlines nor
+   directly calls mypyc's functions (every one of them is exported). CPython builds itself with
+   this flag for the same reason; nothing loads a replacement for typedws's internals.
 """
 
 from __future__ import annotations
@@ -166,3 +171,9 @@ def tune(ext_modules: list[Any]) -> None:
     }
     for path in sorted(sources):
         _tune_file(path)
+    if sys.platform != "win32":  # a GCC/Clang flag; MSVC has no interposition to opt out of
+        for extension in ext_modules:
+            extension.extra_compile_args = [
+                *extension.extra_compile_args,
+                "-fno-semantic-interposition",
+            ]
