@@ -96,6 +96,12 @@ logger: Final = logging.getLogger("typedws")
 #: Fields left out for older servers; each is logged once per process.
 _downgrade_logged: set[str] = set()
 
+# The Struct classes of the raw fast paths, bound once as Final names: compiled code keeps those
+# in C statics, where a name imported from an interpreted module is looked up in the module's
+# globals dict on every use.
+_RECEIVE_STRUCT: Final = Receive
+_SEND_STRUCT: Final = Send
+
 _CONNECTION_LOST: Final = 1006
 #: What _admit returns as the next state for the disconnect expected after a broken transport.
 _EXPECTED_DISCONNECT: Final = -2
@@ -164,13 +170,16 @@ class Connection(Mapping[str, Any]):
     """
 
     def __init__(self, scope: Scope, codec: Codec | None = None) -> None:
-        # Checked at run time too: a plain-Python caller may pass anything.
-        # (The exact-type test first: a pointer compare, where the ABC check walks abc's cache.)
-        scope_type = (
-            scope.get("type")
-            if type(scope) is dict or isinstance(scope, Mapping)  # type: ignore[redundant-expr]
-            else None
-        )
+        # Checked at run time too: a plain-Python caller may pass anything. The exact-type test
+        # first: a pointer compare, after which compiled code reads the dict directly (a Mapping
+        # would be read through a method call, and the ABC check walks abc's cache).
+        given: object = scope
+        if type(given) is dict:  # noqa: SIM114  (two branches: here it is narrowed to dict)
+            scope_type = given.get("type")
+        elif isinstance(given, Mapping):
+            scope_type = given.get("type")
+        else:
+            scope_type = None
         if scope_type != "websocket":
             raise ValueError(f"WebSocket needs a websocket scope, got scope type {scope_type!r}")
         self.scope: Scope = scope
@@ -440,7 +449,9 @@ class Connection(Mapping[str, Any]):
         ):
             frame = data_frame(message, RECEIVE)
             # Positional (bytes, text): msgspec then skips matching keyword names.
-            return Receive(None, frame) if isinstance(frame, str) else Receive(frame)
+            return (
+                _RECEIVE_STRUCT(None, frame) if isinstance(frame, str) else _RECEIVE_STRUCT(frame)
+            )
         event_type, event, next_state = self._admit(message)
         if next_state == _EXPECTED_DISCONNECT:
             code, reason = disconnect_fields(event)
@@ -577,7 +588,7 @@ class Connection(Mapping[str, Any]):
                         return {"type": SEND, "text": text}
                     if text is None and type(data) is bytes:
                         return {"type": SEND, "bytes": data}
-            elif type(message) is Send:
+            elif type(message) is _SEND_STRUCT:
                 # getattr, not .text: compiled code would check the annotation itself (see
                 # _validate._struct_event); a malformed Struct goes on to the general path.
                 text = getattr(message, "text")  # noqa: B009
