@@ -123,7 +123,9 @@ def bench(session: nox.Session) -> None:
     that the runner puts first on the path of a second worker process. Pass runner options after
     ``--`` (``nox -s bench -- --quick``).
     """
-    session.install("-r", "requirements/bench.txt")
+    # mypy too, though the wheel is built in its own isolated environment: that one resolves the
+    # same (newest) mypy, and RESULTS.md then names the mypyc version that compiled the build.
+    session.install("-r", "requirements/bench.txt", "mypy>=2.0")
     _install_typedws(session, compiled=True)
     pure = os.path.join(session.create_tmp(), "typedws-pure")
     shutil.rmtree(pure, ignore_errors=True)
