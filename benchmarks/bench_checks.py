@@ -2,12 +2,13 @@
 
 ``bench_events`` times the public raw API, ``await ws.receive()`` and ``await ws.send(event)``:
 each event there also pays a coroutine call of typedws, the call of the server's coroutine and
-two awaits. That part costs the same in both builds (a compiled coroutine is no cheaper per
-call than an interpreted one on CPython 3.11), so it narrows the compiled/pure ratio without
-saying anything about validation. This benchmark calls the methods that ``receive()`` and
-``send()`` run around their await -- ``_server_event`` (checks a server event against the schemas
-and the state machine and returns its Struct) and ``_raw_message`` (checks an application event
-and returns the wire dict) -- on the same events, so the table shows what the checks cost.
+two awaits. That part costs about the same in both builds (a compiled coroutine is hardly
+cheaper per call than an interpreted one on CPython 3.11), so it narrows the compiled/pure
+ratio without saying anything about validation. This benchmark calls the methods that
+``receive()`` and ``send()`` run around their await -- ``_server_event`` (checks a server event
+against the schemas and the state machine and returns its Struct) and ``_raw_message`` (checks
+an application event and returns the wire dict) -- on the same events, so the table shows what
+the checks cost.
 
 Both tables are reported; the raw one stays the measure of what users pay.
 """

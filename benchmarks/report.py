@@ -226,7 +226,7 @@ def write_outputs(
                 "## Event validation, checks only: the synchronous checks called directly",
                 "The same events as above, handed straight to the methods `receive()` and "
                 "`send()` run around their await (`_server_event`, `_raw_message`): no coroutine "
-                "call, no await of the server, which cost the same in both builds (see "
+                "call, no await of the server, which cost about the same in both builds (see "
                 "`bench_checks.py`). Median ns per event; ratio to the pure build.",
                 tables["checks"],
                 "typedws pure",
