@@ -28,10 +28,24 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
+def _one_cpu() -> set[int] | None:
+    """The CPU every in-process benchmark runs on, or None where affinity cannot be set.
+
+    The workers take turns (the runner waits for each answer), so one CPU is enough, and it is
+    the same for every implementation. Left to the scheduler, a worker stays on the CPU it
+    started on; on this 2-vCPU machine one vCPU is at times far slower than the other (another
+    tenant on its core), and whichever worker sat there measured up to 2x slower for the whole
+    run while the others did not (seen in repeated runs of the events benchmark).
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        return None
+    return {min(os.sched_getaffinity(0))}
+
+
 class Worker:
     """One worker process (see _worker.py), with or without the pure build on its path."""
 
-    def __init__(self, pure_path: str | None) -> None:
+    def __init__(self, pure_path: str | None, cpus: set[int] | None = None) -> None:
         env = dict(os.environ)
         if pure_path:
             pure_path = os.path.abspath(pure_path)  # the worker runs in benchmarks/
@@ -46,6 +60,8 @@ class Worker:
             env=env,
             cwd=str(HERE),
         )
+        if cpus is not None:
+            os.sched_setaffinity(self.process.pid, cpus)
         hello = self._read()
         self.compiled: bool = hello["compiled"]
         self.file: str = hello["file"]
@@ -174,9 +190,18 @@ def main(argv: list[str] | None = None) -> int:
     # floors (bare, thin, thin typed) run in the compiled typedws worker: a ratio to a floor is
     # then measured within one process. Between two processes running the same code the medians
     # differ by up to ~6% here (memory layout), which would otherwise land in the ratio.
-    compiled = Worker(None)
-    typed_compiled = Worker(None)
-    pure = Worker(args.pure_path)
+    cpus = _one_cpu()
+    own_cpus = os.sched_getaffinity(0) if cpus is not None else None
+    machine.append(
+        f"- In-process benchmarks: runner and workers pinned to CPU {min(cpus)}"
+        if cpus is not None
+        else "- In-process benchmarks: not pinned (no CPU affinity on this platform)"
+    )
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)  # the runner too: it only waits while a worker runs
+    compiled = Worker(None, cpus)
+    typed_compiled = Worker(None, cpus)
+    pure = Worker(args.pure_path, cpus)
     if not compiled.compiled:
         raise SystemExit(f"the installed typedws is not the compiled build ({compiled.file})")
     if pure.compiled:
@@ -221,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for worker in (compiled, typed_compiled, pure):
             worker.close()
+        if own_cpus is not None:
+            os.sched_setaffinity(0, own_cpus)  # the end-to-end run needs every CPU
 
     e2e = None
     if not args.no_e2e:
