@@ -13,19 +13,24 @@ a mypyc that writes its C differently gets its own C back, untouched: slower, ne
    returns through a StopIteration exception. A coroutine speaks ``PyIter_Send`` itself (the
    interpreter's own ``await`` iterates it directly), so it is handed over as it is; anything
    else (a Future, a compiled coroutine, a trio awaitable) still goes through ``CPy_GetCoro``.
+   Measured: layer benchmark, small text, 1.20x -> 1.11x the ``thin`` floor.
 2. Environments nobody reads. For every call of an ``async def`` method, mypyc allocates an
    "environment" object next to the generator object; for a method without nested functions its
-   only field, ``___mypyc_self__``, is never written, and the generator never reads the object
-   back (its variables live on the generator). Such an environment type gets one shared
-   instance per process instead of a new one per call: one allocation, GC-track and deallocation
-   fewer per awaited call.
+   only field, ``___mypyc_self__``, is never written, and the generator reads nothing from it
+   (its variables live on the generator; it only checks the pointer is set). Such an
+   environment type gets one shared instance per process instead of a new one per call: one
+   allocation, GC-track and deallocation fewer per awaited call. Measured: 153 instructions and
+   15 L1 data misses (callgrind) less per echoed message; small text 1.067x -> 1.042x thin,
+   typed decode 1.139x -> 1.103x (medians of 6 alternating runs).
 3. Error paths out of the hot code. mypyc follows every call with a branch that records a
    traceback or raises a TypeError/AttributeError. Routing those through functions marked
    ``cold`` lets the C compiler move them out of line, so the code run per message is denser.
-4. ``-fno-semantic-interposition``. The extension is position-independent code, and GCC then
+   Measured: 6% fewer simulated L1 instruction misses per echoed message (556 -> 522).
+4. ``-fno-semantic-interposition`` (Linux). The extension is position-independent code, and GCC then
    assumes that any exported function may be replaced at load time, so it neither inlines nor
    directly calls mypyc's functions (every one of them is exported). CPython builds itself with
    this flag for the same reason; nothing loads a replacement for typedws's internals.
+   Measured: 256 instructions less per echoed message; small text 1.049x -> 1.016x thin.
 """
 
 from __future__ import annotations
@@ -171,7 +176,8 @@ def tune(ext_modules: list[Any]) -> None:
     }
     for path in sorted(sources):
         _tune_file(path)
-    if sys.platform != "win32":  # a GCC/Clang flag; MSVC has no interposition to opt out of
+    # ELF shared libraries only: Mach-O (two-level namespace) and Windows DLLs do not interpose.
+    if sys.platform.startswith("linux"):
         for extension in ext_modules:
             extension.extra_compile_args = [
                 *extension.extra_compile_args,
