@@ -1,9 +1,10 @@
 """The WebSocket: the async API over one ASGI websocket connection.
 
 This module owns the object users hold and the only ``await``s of the server's callables. The
-deciding is done by its base class, :class:`typedws._connection.Connection`: every operation here
-is one synchronous call that checks and builds (so a refused call sends nothing), one ``await`` of
-the server's ``receive`` or ``send``, and one synchronous call that checks what came back.
+deciding is done in typedws._connection (the base class :class:`Connection` and the per-message
+functions beside it): every operation here is one synchronous call that checks and builds (so a
+refused call sends nothing), one ``await`` of the server's ``receive`` or ``send``, and one
+synchronous call that checks what came back.
 
 Compiled with mypyc, like its base, so that each coroutine calls the native checks directly.
 Measured (layer benchmark, per echoed message): an interpreted shell calling the same compiled
