@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import enum
 import re
 import sys
 import types
@@ -349,6 +350,23 @@ async def test_a_type_msgspec_cannot_use_raises_before_receiving() -> None:
     # Nothing was consumed.
     assert await ws.receive_json() == 1
     assert await ws.receive_msgpack() == 1
+
+
+class FrameKind(str, enum.Enum):
+    TEXT = "text"
+    BINARY = "binary"
+
+
+async def test_a_str_enum_mode_is_taken_for_its_value() -> None:
+    # Not the typed API (mode is a Literal), but a str subclass equal to a mode has always worked
+    # at run time; the compiled fast paths compare exact strs only and must not refuse it.
+    server = FakeServer([binary(b"[1]"), text("2")])
+    ws = await accepted(server)
+    await ws.send_json({"a": 1}, mode=FrameKind.BINARY)  # type: ignore[arg-type]
+    await ws.send_json({"a": 2}, mode=FrameKind.TEXT)  # type: ignore[arg-type]
+    assert sent_frames(server) == [b'{"a":1}', '{"a":2}']
+    assert await ws.receive_json(FrameKind.BINARY) == [1]  # type: ignore[call-overload]
+    assert await ws.receive_json(FrameKind.TEXT, type=int) == 2  # type: ignore[call-overload]
 
 
 async def test_receive_json_unknown_mode_consumes_nothing() -> None:

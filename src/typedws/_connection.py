@@ -80,7 +80,6 @@ __all__ = [
     "bytes_frame",
     "bytes_message",
     "check_receive",
-    "is_text_mode",
     "json_decoder",
     "json_message",
     "json_payload",
@@ -147,13 +146,6 @@ def _spec_version(scope: Scope) -> tuple[int, int]:
 
 def _version_text(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
-
-
-def _is_str(value: object, expected: str) -> bool:
-    """``value == expected`` for the event types of the fast paths: narrowed to ``str`` first,
-    so that compiled code uses mypyc's string equality (an identity test first: the event types
-    that servers write are interned literals) instead of a generic rich compare."""
-    return type(value) is str and value == expected
 
 
 def mode_problem(mode: object) -> str:
@@ -415,14 +407,18 @@ class Connection(Mapping[str, Any]):
         """
         # Fast path for the common case, a data frame as servers build it (a plain dict): the
         # type and the state are checked here, the fields by data_frame. Anything else takes
-        # the general path below, which checks the same and explains what is wrong.
-        if (
-            type(message) is dict
-            and _is_str(message.get("type"), RECEIVE)
-            and receive_allowed(self._client_state, self._app_state)
-            and self._accepted
-        ):
-            return data_frame(message, RECEIVE)
+        # the general path below, which checks the same and explains what is wrong. (The event
+        # type is narrowed to str before the compare: compiled, that is mypyc's string equality,
+        # an identity test first -- servers write interned literals -- not a rich compare.)
+        if type(message) is dict:
+            kind: object = message.get("type")
+            if (
+                type(kind) is str
+                and kind == RECEIVE
+                and receive_allowed(self._client_state, self._app_state)
+                and self._accepted
+            ):
+                return data_frame(message, RECEIVE)
         event_type, event, next_state = self._admit(message)
         if event_type == RECEIVE:
             return data_frame(event, RECEIVE)
@@ -441,17 +437,21 @@ class Connection(Mapping[str, Any]):
         """Check any event from the server for the raw ``receive``; return its Struct."""
         # Fast path: a data frame in a plain dict while data may flow (the state does not
         # change); the general path below checks the same and explains a refusal.
-        if (
-            type(message) is dict
-            and _is_str(message.get("type"), RECEIVE)
-            and receive_allowed(self._client_state, self._app_state)
-            and self._accepted
-        ):
-            frame = data_frame(message, RECEIVE)
-            # Positional (bytes, text): msgspec then skips matching keyword names.
-            return (
-                _RECEIVE_STRUCT(None, frame) if isinstance(frame, str) else _RECEIVE_STRUCT(frame)
-            )
+        if type(message) is dict:
+            kind: object = message.get("type")  # narrowed before the compare: see _frame
+            if (
+                type(kind) is str
+                and kind == RECEIVE
+                and receive_allowed(self._client_state, self._app_state)
+                and self._accepted
+            ):
+                frame = data_frame(message, RECEIVE)
+                # Positional (bytes, text): msgspec then skips matching keyword names.
+                return (
+                    _RECEIVE_STRUCT(None, frame)
+                    if isinstance(frame, str)
+                    else _RECEIVE_STRUCT(frame)
+                )
         event_type, event, next_state = self._admit(message)
         if next_state == _EXPECTED_DISCONNECT:
             code, reason = disconnect_fields(event)
@@ -581,7 +581,8 @@ class Connection(Mapping[str, Any]):
         # every refusal) takes the general path, which checks the same and explains.
         if send_allowed(self._app_state) and self._client_state != DISCONNECTED:
             if type(message) is dict:
-                if _is_str(message.get("type"), SEND):
+                kind: object = message.get("type")  # narrowed before the compare: see _frame
+                if type(kind) is str and kind == SEND:
                     text = message.get("text")
                     data = message.get("bytes")
                     if data is None and type(text) is str:
@@ -696,22 +697,25 @@ def bytes_message(conn: Connection, data: object, method: str) -> dict[str, obje
     return {"type": SEND, "bytes": payload}
 
 
-def is_text_mode(mode: object) -> bool:
-    """Decide a JSON ``mode``: True for "text", False for "binary", ValueError otherwise."""
-    if _is_str(mode, "text"):
-        return True
-    if _is_str(mode, "binary"):
-        return False
+def _mode_value(mode: object) -> str:
+    """The slow path of a JSON mode check: "text" or "binary" for anything equal to one of them
+    (a str enum, say); ValueError otherwise."""
+    if mode == "text":
+        return "text"
+    if mode == "binary":
+        return "binary"
     raise ValueError(mode_problem(mode))
 
 
 def json_message(conn: Connection, data: object, mode: object) -> dict[str, object]:
     """Check, then encode: a bad mode, state or object raises before anything is sent."""
-    text = is_text_mode(mode)
+    # An exact str is compared as one (see Connection._frame); anything else takes the slow path.
+    if not (type(mode) is str and (mode == "text" or mode == "binary")):
+        mode = _mode_value(mode)
     if not (send_allowed(conn._app_state) and conn._client_state != DISCONNECTED):
         conn._check_send()  # raises, explaining the refusal
     encoded = conn._codec.encode_json(data)
-    if text:
+    if mode == "text":
         # msgspec writes UTF-8 (it refuses lone surrogates), so this cannot fail.
         return {"type": SEND, "text": encoded.decode("utf-8")}
     return {"type": SEND, "bytes": encoded}
@@ -723,11 +727,15 @@ def msgpack_message(conn: Connection, data: object) -> dict[str, object]:
     return {"type": SEND, "bytes": conn._codec.encode_msgpack(data)}
 
 
-def json_decoder(conn: Connection, target: object) -> msgspec.json.Decoder[Any]:
-    """Before a JSON receive (its mode already decided): check the state and get the (cached)
-    decoder, so that an unusable ``type`` raises TypeError before a message is consumed."""
-    if not receive_allowed(conn._client_state, conn._app_state):
-        check_receive(conn, "text")  # raises, explaining the refusal
+def json_decoder(conn: Connection, mode: object, target: object) -> msgspec.json.Decoder[Any]:
+    """Before a JSON receive: check the state and mode and get the (cached) decoder, so
+    that an unusable ``type`` raises TypeError before a message is consumed."""
+    if not (
+        type(mode) is str
+        and (mode == "text" or mode == "binary")
+        and receive_allowed(conn._client_state, conn._app_state)
+    ):
+        check_receive(conn, mode)  # raises, explaining the refusal
     return conn._codec.json_decoder(target)
 
 
@@ -782,19 +790,21 @@ def json_payload(
     # dict, the event and state checks of _frame and data_frame written out inline (one
     # native call instead of three). Anything else takes the general path below, which
     # checks the same and raises the explaining error.
-    if (
-        type(message) is dict
-        and _is_str(message.get("type"), RECEIVE)
-        and receive_allowed(conn._client_state, conn._app_state)
-        and conn._accepted
-    ):
-        text = message.get("text")
-        data = message.get("bytes")
-        if text_mode:
-            if type(text) is str and data is None:
-                return decode_json(decoder, text)
-        elif type(data) is bytes and text is None:
-            return decode_json(decoder, data)
+    if type(message) is dict:
+        kind: object = message.get("type")  # narrowed before the compare: see Connection._frame
+        if (
+            type(kind) is str
+            and kind == RECEIVE
+            and receive_allowed(conn._client_state, conn._app_state)
+            and conn._accepted
+        ):
+            text = message.get("text")
+            data = message.get("bytes")
+            if text_mode:
+                if type(text) is str and data is None:
+                    return decode_json(decoder, text)
+            elif type(data) is bytes and text is None:
+                return decode_json(decoder, data)
     frame = conn._frame(message)
     if text_mode:
         if isinstance(frame, str):

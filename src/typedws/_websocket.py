@@ -27,10 +27,10 @@ from typedws._connection import (
     bytes_frame,
     bytes_message,
     check_receive,
-    is_text_mode,
     json_decoder,
     json_message,
     json_payload,
+    mode_problem,
     msgpack_decoder,
     msgpack_message,
     msgpack_payload,
@@ -284,9 +284,8 @@ class WebSocket(Connection):
         connection stays usable. TypeError (before anything is received) if msgspec cannot
         decode into ``type``; ValueError for an unknown mode.
         """
-        text_mode = is_text_mode(mode)
-        decoder = json_decoder(self, type)
-        return json_payload(self, await self._receive(), text_mode, decoder)
+        decoder = json_decoder(self, mode, type)  # checks the mode
+        return json_payload(self, await self._receive(), mode == "text", decoder)
 
     @overload
     async def receive_msgpack(self, *, type: None = None) -> Any: ...
@@ -326,7 +325,8 @@ class WebSocket(Connection):
         ValueError for an unknown mode and TypeError for an unusable ``type``, both raised here
         rather than at the first message.
         """
-        is_text_mode(mode)  # ValueError for an unknown mode
+        if mode != "text" and mode != "binary":
+            raise ValueError(mode_problem(mode))
         self._codec.json_decoder(type)
         return JSONIterator(self, mode, type)
 
