@@ -4,7 +4,8 @@ The same uvicorn settings serve each app (``e2e_apps``: raw ASGI, Starlette, typ
 its own process, all started up front and idle while another is measured. The clients run in
 this process; each trial opens 50 connections to one server, lets them echo chat messages
 (``WINDOW`` in flight per connection) for a warm-up, then counts the echoes for a fixed time. Rounds
-alternate the order of the servers; the result is the median of messages per second, and the
+alternate the order of the servers; the result is the median of messages per second, the
+median over rounds of each app's ratio to the raw app in the same round, and the
 server process's CPU time per message (read from /proc), which still tells the layers apart
 when the single client process, not the server, is the bottleneck.
 """
@@ -12,6 +13,7 @@ when the single client process, not the server, is the bottleneck.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import statistics
@@ -124,6 +126,13 @@ async def _load(port: int, seconds: float, warmup: float) -> tuple[int, float]:
     return measured, elapsed
 
 
+def _settle() -> None:
+    """Before a trial: collect the previous trial's garbage (50 closed connections) and let its
+    server finish closing them, so that neither lands in this trial's time."""
+    gc.collect()
+    time.sleep(0.3)
+
+
 def run_e2e(rounds: int = 5, seconds: float = 2.0, warmup: float = 0.5) -> dict[str, Any]:
     """Median messages/s and server CPU µs/message per app over ``rounds`` rounds."""
     servers = {app: Server(app) for app in APPS}
@@ -136,6 +145,7 @@ def run_e2e(rounds: int = 5, seconds: float = 2.0, warmup: float = 0.5) -> dict[
             order = APPS if round_number % 2 == 0 else APPS[::-1]
             for app in order:
                 server = servers[app]
+                _settle()
                 cpu_before = _cpu_seconds(server.process.pid)
                 count, elapsed = asyncio.run(_load(server.port, seconds, warmup))
                 cpu_used = _cpu_seconds(server.process.pid) - cpu_before
@@ -150,6 +160,14 @@ def run_e2e(rounds: int = 5, seconds: float = 2.0, warmup: float = 0.5) -> dict[
     finally:
         for server in servers.values():
             server.stop()
+    # The apps of one round ran within seconds of each other, so a slow spell of the machine
+    # (another tenant) hits them alike: the ratio to raw is the median of the per-round ratios.
+    paired = {
+        app: statistics.median(
+            rate / raw for rate, raw in zip(rates[app], rates["raw"], strict=True)
+        )
+        for app in APPS
+    }
     return {
         "clients": CLIENTS,
         "window": WINDOW,
@@ -157,6 +175,7 @@ def run_e2e(rounds: int = 5, seconds: float = 2.0, warmup: float = 0.5) -> dict[
         "rounds": rounds,
         "uvicorn_args": " ".join(UVICORN_ARGS),
         "rate": {app: statistics.median(v) for app, v in rates.items()},
+        "ratio_to_raw": paired,
         "cpu_us": {app: statistics.median(v) for app, v in cpu.items()},
         "samples": rates,
     }
