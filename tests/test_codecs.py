@@ -284,7 +284,8 @@ def test_decode_json_errors_are_payload_errors_keeping_the_frame(
     with pytest.raises(PayloadError, match=match) as info:
         decode_json(DEFAULT_CODEC.json_decoder(Message), frame)
     assert info.value.frame == frame
-    assert isinstance(info.value.__cause__, ValueError)
+    # msgspec's own error (a ValueError from msgspec 0.21 on; UnicodeDecodeError before 0.23).
+    assert isinstance(info.value.__cause__, (msgspec.MsgspecError, UnicodeDecodeError))
 
 
 @pytest.mark.parametrize(
@@ -305,3 +306,15 @@ def test_decode_msgpack_errors_are_payload_errors_keeping_the_frame(
     with pytest.raises(PayloadError, match=match) as info:
         decode_msgpack(DEFAULT_CODEC.msgpack_decoder(Message), frame)
     assert info.value.frame == frame
+
+
+def test_invalid_utf8_in_binary_json_names_the_offset_in_the_frame() -> None:
+    # The same words on every msgspec that pyproject.toml allows: 0.22 and older raised
+    # UnicodeDecodeError (offset within the string), 0.23 raises DecodeError (no offset).
+    frame = b'{"user":{"id":7,"name":"\xff"},"text":""}'
+    with pytest.raises(PayloadError) as info:
+        decode_json(DEFAULT_CODEC.json_decoder(Message), frame)
+    assert str(info.value) == (
+        "binary JSON message is not valid UTF-8: 'utf-8' codec can't decode byte 0xff"
+        " in position 24: invalid start byte"
+    )

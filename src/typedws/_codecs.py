@@ -190,6 +190,25 @@ _json_decode: Final = msgspec.json.Decoder.decode
 _msgpack_decode: Final = msgspec.msgpack.Decoder.decode
 
 
+def _utf8_problem(frame: bytes) -> UnicodeDecodeError | None:
+    """The UTF-8 error of a whole binary frame, or None if the frame is valid UTF-8."""
+    try:
+        frame.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc
+    return None
+
+
+def _is_utf8_error(exc: Exception) -> bool:
+    """Whether msgspec rejected a string (JSON in a binary frame, or MessagePack) for its UTF-8.
+
+    msgspec up to 0.22 raises UnicodeDecodeError; 0.23 raises DecodeError("Invalid UTF-8 encoded
+    string"). Both are read here so that the PayloadError reads the same on every msgspec that
+    pyproject.toml allows (tests_lowest and tests_latest run the hostile-input tests on both).
+    """
+    return isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc)
+
+
 def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
     """Decode a JSON frame with ``decoder``; PayloadError (keeping the frame) on bad input."""
     try:
@@ -197,12 +216,16 @@ def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
     except msgspec.ValidationError as exc:
         problem = f"JSON message does not match the expected type: {exc}"
         _raise_from(PayloadError(problem, frame), exc)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        # Invalid UTF-8 inside a string of a binary frame (see _is_utf8_error: the exception
+        # differs by msgspec version, and neither says where in the frame). The frame is decoded
+        # here, on this error path only, so that the message names the frame's own offset
+        # whichever msgspec is installed. Bytes outside any string are a syntax error.
+        bad_utf8 = _utf8_problem(frame) if _is_utf8_error(exc) and isinstance(frame, bytes) else None
+        if bad_utf8 is not None:
+            problem = f"binary JSON message is not valid UTF-8: {bad_utf8}"
+            _raise_from(PayloadError(problem, frame), exc)
         _raise_from(PayloadError(f"message is not valid JSON: {exc}", frame), exc)
-    except UnicodeDecodeError as exc:
-        # msgspec checks the UTF-8 of strings in binary frames and reports it with this error.
-        problem = f"binary JSON message is not valid UTF-8: {exc}"
-        _raise_from(PayloadError(problem, frame), exc)
     except UnicodeEncodeError as exc:
         # A text frame holding a lone surrogate (no UTF-8 form; only a buggy server hands one
         # over, as RFC 6455 section 8.1 makes the frame invalid) cannot be decoded.
@@ -222,12 +245,13 @@ def decode_msgpack(decoder: msgspec.msgpack.Decoder[Any], frame: bytes) -> Any:
     except msgspec.ValidationError as exc:
         problem = f"MessagePack message does not match the expected type: {exc}"
         _raise_from(PayloadError(problem, frame), exc)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        if _is_utf8_error(exc):
+            # A MessagePack str must hold UTF-8 (msgspec's wording differs by version, see
+            # _is_utf8_error; the prefix of this message is what typedws promises).
+            problem = f"MessagePack string is not valid UTF-8: {exc}"
+            _raise_from(PayloadError(problem, frame), exc)
         _raise_from(PayloadError(f"message is not valid MessagePack: {exc}", frame), exc)
-    except UnicodeDecodeError as exc:
-        # A MessagePack str must hold UTF-8; msgspec reports a bad one with this error.
-        problem = f"MessagePack string is not valid UTF-8: {exc}"
-        _raise_from(PayloadError(problem, frame), exc)
     except RecursionError as exc:
         problem = f"MessagePack message is nested too deeply: {exc}"
         _raise_from(PayloadError(problem, frame), exc)
