@@ -384,6 +384,13 @@ class Connection(Mapping[str, Any]):
         self._record_close(_CONNECTION_LOST, "")
         return WebSocketDisconnect(_CONNECTION_LOST, "")
 
+    def _lost_while_closing(self) -> None:
+        """The server's send of our close raised OSError: the client side ends, and the
+        server's own websocket.disconnect may still reach a receive waiting in another task."""
+        if self._client_state != DISCONNECTED:
+            self._client_state = DISCONNECTED
+            self._disconnect_pending = True
+
     def _check_send(self) -> None:
         """Raise unless a data frame may be sent now; the state itself does not change."""
         # Fast path, once per message: the table folded into send_allowed (see _state.py).

@@ -139,7 +139,7 @@ class WebSocket(Connection):
             await self._send(message)
         except OSError:
             # The peer is already gone; the connection is closed either way.
-            self._client_state = DISCONNECTED
+            self._lost_while_closing()
 
     async def send_denial_response(self, response: ASGIApp) -> None:
         """Refuse the handshake with an HTTP response (any ASGI app that sends one).
@@ -235,7 +235,7 @@ class WebSocket(Connection):
         except OSError:
             if wire["type"] == "websocket.close":
                 # As in close(): the peer is already gone; the connection is closed either way.
-                self._client_state = DISCONNECTED
+                self._lost_while_closing()
                 return
             raise self._lost() from None
 
