@@ -186,8 +186,10 @@ DEFAULT_CODEC: Final = Codec()
 # The decoders' ``decode`` methods, looked up once on the class: compiled code then calls
 # ``_json_decode(decoder, frame)`` directly, where ``decoder.decode(frame)`` would look the method
 # up on the type for every message.
-_json_decode: Final = msgspec.json.Decoder.decode
-_msgpack_decode: Final = msgspec.msgpack.Decoder.decode
+# (``Decoder[Any]``, the same class at run time: on the bare class, ``decode`` is generic in the
+# decoder's type, which pyright leaves unknown.)
+_json_decode: Final = msgspec.json.Decoder[Any].decode
+_msgpack_decode: Final = msgspec.msgpack.Decoder[Any].decode
 
 
 def _utf8_problem(frame: bytes) -> UnicodeDecodeError | None:
@@ -221,7 +223,9 @@ def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
         # differs by msgspec version, and neither says where in the frame). The frame is decoded
         # here, on this error path only, so that the message names the frame's own offset
         # whichever msgspec is installed. Bytes outside any string are a syntax error.
-        bad_utf8 = _utf8_problem(frame) if _is_utf8_error(exc) and isinstance(frame, bytes) else None
+        bad_utf8 = (
+            _utf8_problem(frame) if _is_utf8_error(exc) and isinstance(frame, bytes) else None
+        )
         if bad_utf8 is not None:
             problem = f"binary JSON message is not valid UTF-8: {bad_utf8}"
             _raise_from(PayloadError(problem, frame), exc)

@@ -18,9 +18,9 @@ comes from it). It is needed only here, so it is an optional dependency:
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Final, TypeVar, overload
+from typing import Any, Final, TypeVar, cast, overload
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -218,7 +218,8 @@ class Session:
     def __init__(self, server: _Server, subprotocol: str | None, headers: object) -> None:
         self._server = server
         self.subprotocol: str | None = subprotocol
-        raw = headers if isinstance(headers, list) else []
+        # (The accept event was validated: its headers are a list of byte pairs.)
+        raw = cast("list[tuple[bytes, bytes]]", headers) if isinstance(headers, list) else []
         self.raw_accept_headers: list[tuple[bytes, bytes]] = raw
         self.accept_headers: CIMultiDictProxy[str] = _header_view(raw)
         #: Code and reason of the close, once the connection is closed (by either side).
@@ -309,9 +310,9 @@ class Session:
             self.close_code, self.close_reason = 1000, ""
             raise Closed(1000, "")
         if event["type"] == "websocket.close":
-            self.close_code = event["code"]
-            self.close_reason = event["reason"] or ""
-            raise Closed(event["code"], self.close_reason)
+            reason: str = event["reason"] or ""
+            self.close_code, self.close_reason = event["code"], reason
+            raise Closed(event["code"], reason)
         return event
 
     async def receive_text(self) -> str:
@@ -475,7 +476,7 @@ async def connect(
     query_string: bytes | str = b"",
     timeout: float = DEFAULT_TIMEOUT,
     denial_response: bool = True,
-) -> AsyncIterator[Session]:
+) -> AsyncGenerator[Session, None]:
     """Run ``app`` in memory and connect to it; yields a :class:`Session`.
 
     ``path`` may carry the query (``"/chat?room=1"``) or give it as ``query_string``.

@@ -14,7 +14,7 @@ needs a real type: at run time it is a TypeError, raised before anything is rece
 from __future__ import annotations
 
 import datetime
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal, TypeAlias
 
 import msgspec
@@ -112,13 +112,15 @@ async def iter_methods(ws: WebSocket) -> None:
         assert_type(message, Chat | Join | Leave)
 
 
-def iterators_are_async_iterators(ws: WebSocket) -> None:
+async def iterators_are_async_iterators(ws: WebSocket) -> None:
     texts: AsyncIterator[str] = ws.iter_text()
     chats: AsyncIterator[Chat] = ws.iter_json(type=Chat)
     messages: AsyncIterator[ClientMessage] = ws.iter_msgpack(type=ClientMessage)
-    assert_type(texts.__anext__(), Awaitable[str])
-    assert_type(chats.__anext__(), Awaitable[Chat])
-    assert_type(messages.__anext__(), Awaitable[Chat | Join | Leave])
+    # The awaited value, not the awaitable: __anext__ is an ``async def``, which mypy reports as
+    # the declared Awaitable[T] and pyright as the narrowed CoroutineType[Any, Any, T].
+    assert_type(await texts.__anext__(), str)
+    assert_type(await chats.__anext__(), Chat)
+    assert_type(await messages.__anext__(), Chat | Join | Leave)
 
 
 async def send_methods(ws: WebSocket) -> None:

@@ -46,9 +46,7 @@ class Channel(Generic[T]):
     codec: Codec
 
     @overload
-    def __init__(
-        self: Channel[T], name: str, type: builtins.type[T], *, codec: Codec = "json"
-    ) -> None: ...
+    def __init__(self, name: str, type: builtins.type[T], *, codec: Codec = "json") -> None: ...
     @overload
     def __init__(self, name: str, type: Any, *, codec: Codec = "json") -> None: ...
 

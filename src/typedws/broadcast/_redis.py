@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -95,6 +95,7 @@ def _entries(rows: Any) -> list[Entry]:
             epoch, n = parse_id(entry_id, "stream entry id")
         except ValueError:
             payload = None
+            epoch = n = 0  # unused: the entry is skipped below (bound for the type checkers)
         if not isinstance(payload, bytes):
             logger.error("skipping stream entry %s: not written by typedws", entry_id)
             continue
@@ -107,7 +108,10 @@ def _xread_rows(reply: Any) -> list[Any]:
     if not reply:
         return []
     if isinstance(reply, dict):
-        return [rows[0] if rows and isinstance(rows[0], list) else rows for rows in reply.values()]
+        streams = cast("dict[Any, list[Any]]", reply)  # (pyright: unknown item types otherwise)
+        return [
+            rows[0] if rows and isinstance(rows[0], list) else rows for rows in streams.values()
+        ]
     return [rows for _key, rows in reply]
 
 
@@ -141,7 +145,9 @@ class RedisBackend(Backend):
         self._stopping: set[asyncio.Task[None]] = set()
         self._open_lock: asyncio.Lock | None = None
         # Our own backoff does the retrying; redis-py's would only delay a clear error.
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
+        # (The pyright ignores here and on ping: redis-py leaves their **kwargs unannotated, which
+        # pyright strict reports as partially unknown whatever the call site says.)
+        self.client: aioredis.Redis = aioredis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
             url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0
         )
         self._publish = self.client.register_script(_PUBLISH_LUA)
@@ -159,7 +165,7 @@ class RedisBackend(Backend):
             )
         self._open_lock = asyncio.Lock()
         try:
-            await self.client.ping()
+            await self.client.ping()  # pyright: ignore[reportUnknownMemberType]
         except _CONNECTION_ERRORS as exc:
             await self.client.aclose()
             raise BroadcastUnavailable(
