@@ -163,34 +163,34 @@ def lock(session: nox.Session) -> None:
     locks of tests_lowest. Run it after changing a requirement or to take new releases."""
     session.install("uv")
     LOCKS.mkdir(parents=True, exist_ok=True)
-    build_requires = PYPROJECT["build-system"]["requires"]
-    with tempfile.TemporaryDirectory() as tmp:
-        build_in = Path(tmp) / "build-requirements.txt"
-        build_in.write_text("\n".join(build_requires) + "\n", encoding="utf-8")
-        header = "nox -s lock"
-        common = ["--quiet", "--no-header", "--custom-compile-command", header]
-        for python in PYTHONS:
-            session.run(
-                "uv", "pip", "compile", *common, "--python-version", python,
-                "--all-extras", "pyproject.toml", "requirements/test.txt", str(build_in),
-                "-o", _lock(python),
-            )  # fmt: skip
-        for python in LOWEST_PYTHONS:
-            # Two steps: the lower bounds of pyproject.toml alone, then the tools resolved
-            # around those pins (the tools' own lower bounds are not what this tests).
-            pins = Path(tmp) / f"lowest-{python}.txt"
-            session.run(
-                "uv", "pip", "compile", *common, "--python-version", python, "--all-extras",
-                "--resolution", "lowest-direct", "pyproject.toml", "-o", str(pins),
-            )  # fmt: skip
-            direct = {_name(req) for req in _direct_dependencies()}
-            kept = [line for line in pins.read_text().splitlines() if _name(line) in direct]
-            pins.write_text("\n".join(kept) + "\n", encoding="utf-8")
-            session.run(
-                "uv", "pip", "compile", *common, "--python-version", python, "--all-extras",
-                "pyproject.toml", "requirements/test.txt", str(build_in), "-c", str(pins),
-                "-o", _lock(python, "lowest-"),
-            )  # fmt: skip
+    # The build requirements are written where the locks can name them: a lock's annotations
+    # say which input asked for each package.
+    build_in = Path(".nox", "lock", "build-system-requires.txt")
+    build_in.parent.mkdir(parents=True, exist_ok=True)
+    build_in.write_text("\n".join(PYPROJECT["build-system"]["requires"]) + "\n", encoding="utf-8")
+    common = ["--quiet", "--custom-compile-command", "nox -s lock"]
+    for python in PYTHONS:
+        session.run(
+            "uv", "pip", "compile", *common, "--python-version", python,
+            "--all-extras", "pyproject.toml", "requirements/test.txt", str(build_in),
+            "-o", _lock(python),
+        )  # fmt: skip
+    for python in LOWEST_PYTHONS:
+        # Two steps: the lower bounds of pyproject.toml alone, then the tools resolved
+        # around those pins (the tools' own lower bounds are not what this tests).
+        pins = build_in.parent / f"lowest-direct-py{python}.txt"
+        session.run(
+            "uv", "pip", "compile", *common, "--python-version", python, "--all-extras",
+            "--resolution", "lowest-direct", "pyproject.toml", "-o", str(pins),
+        )  # fmt: skip
+        direct = {_name(req) for req in _direct_dependencies()}
+        kept = [line for line in pins.read_text().splitlines() if _name(line) in direct]
+        pins.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        session.run(
+            "uv", "pip", "compile", *common, "--python-version", python, "--all-extras",
+            "pyproject.toml", "requirements/test.txt", str(build_in), "-c", str(pins),
+            "-o", _lock(python, "lowest-"),
+        )  # fmt: skip
 
 
 def _name(requirement: str) -> str:
