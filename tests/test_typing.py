@@ -1,38 +1,43 @@
-"""The static typing contract, checked by running mypy (its Python API) from the test-suite.
+"""The static typing contract, checked by running mypy (its Python API) and pyright (its CLI).
 
-Two parts, checked in one mypy run (--strict) to keep the suite fast:
-- tests/typing/payload_usage.py must type-check cleanly: it pins, with ``assert_type``, the type
-  of every public receive and iter method with and without ``type=``;
-- each snippet in REJECTED must be refused, with the error code given next to it (and no other),
-  so that a too-loose signature (``Any`` where a type was promised, ``str`` where a Literal was)
-  is caught here rather than by a user.
+Two parts, each checked in one run per type checker (mypy --strict, pyright strict) to keep the
+suite fast:
+- tests/typing/payload_usage.py must type-check cleanly under both: it pins, with
+  ``assert_type``, the type of every public receive and iter method with and without ``type=``.
+  ``assert_type`` is exact in both checkers, so both infer the same types;
+- each snippet in REJECTED must be refused by both, on its last line, with the mypy error code
+  and the pyright rules given next to it (and no others), so that a too-loose signature (``Any``
+  where a type was promised, ``str`` where a Literal was) is caught here rather than by a user.
 
-mypy checks the installed typedws (whichever build: the .py sources ship beside the compiled
-modules), as users' type checkers would.
+Both check the installed typedws (whichever build: the .py sources ship beside the compiled
+modules), as users' type checkers would. Without mypy or pyright the tests of that checker are
+skipped, or fail when TYPEDWS_REQUIRE_ALL=1 (as in CI); requirements/test.txt installs both.
+pyright comes from PyPI's ``pyright`` package, which runs the pyright bundled in its wheel with
+the machine's Node.js.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
-mypy_api = pytest.importorskip(
-    "mypy.api", reason="mypy is not installed (the nox sessions install it from requirements)"
-)
-
 USAGE = Path(__file__).parent / "typing" / "payload_usage.py"
+SNIPPETS = "rejected_snippets.py"
 
 #: Prepended to every snippet; each snippet is the body of an ``async def`` with ``ws`` at hand.
 PRELUDE = """\
 from __future__ import annotations
-
-from typing import Any
 
 import msgspec
 
@@ -56,57 +61,101 @@ def one_argument(value: object) -> object:
 @dataclass(frozen=True)
 class Rejected:
     name: str
-    code: str  # the mypy error code the snippet must produce
+    mypy: str  # the mypy error code the snippet must produce
+    pyright: tuple[str, ...]  # the pyright rules it must produce (besides those in FOLLOW_ON)
     body: str
 
+
+# pyright rules that strict mode adds as a consequence of the error a snippet is about, allowed
+# beside the expected ones: an attribute that does not exist has an unknown type, which strict
+# reports again where it is used, and a variable assigned only to show an error is never read.
+FOLLOW_ON = frozenset(
+    {"reportUnknownMemberType", "reportUnknownArgumentType", "reportUnusedVariable"}
+)
+
+ARG = ("reportArgumentType",)
+OVERLOAD = ("reportCallIssue",)
+# No overload matches and pyright also names the argument that fits none of them.
+OVERLOAD_ARG = ("reportCallIssue", "reportArgumentType")
+ASSIGN = ("reportAssignmentType",)
+ATTR = ("reportAttributeAccessIssue",)
 
 REJECTED = [
     # Frame payloads: the wrong Python type for the frame kind.
     # (type-var: send_text/send_bytes take constrained type variables; see _websocket.py.)
-    Rejected("send_text_bytes", "type-var", 'await ws.send_text(b"x")'),
-    Rejected("send_bytes_str", "type-var", 'await ws.send_bytes("x")'),
-    # Modes are Literal["text", "binary"].
-    Rejected("receive_json_hex_mode", "call-overload", 'await ws.receive_json(mode="hex")'),
-    Rejected("receive_json_hex_typed", "call-overload", 'await ws.receive_json("hex", type=Chat)'),
-    Rejected("iter_json_hex_mode", "call-overload", 'ws.iter_json(mode="hex")'),
-    Rejected("send_json_hex_mode", "arg-type", 'await ws.send_json({}, mode="hex")'),
-    Rejected("receive_msgpack_has_no_mode", "call-overload", 'await ws.receive_msgpack("binary")'),
+    Rejected("send_text_bytes", "type-var", ARG, 'await ws.send_text(b"x")'),
+    Rejected("send_bytes_str", "type-var", ARG, 'await ws.send_bytes("x")'),
+    # Modes are Literal["text", "binary"]. (pyright names the argument when only one overload
+    # takes it by that name or position; mypy reports that no overload matches.)
+    Rejected("receive_json_hex_mode", "call-overload", ARG, 'await ws.receive_json(mode="hex")'),
+    Rejected(
+        "receive_json_hex_typed",
+        "call-overload",
+        OVERLOAD_ARG,
+        'await ws.receive_json("hex", type=Chat)',
+    ),
+    Rejected("iter_json_hex_mode", "call-overload", ARG, 'ws.iter_json(mode="hex")'),
+    Rejected("send_json_hex_mode", "arg-type", ARG, 'await ws.send_json({}, mode="hex")'),
+    Rejected(
+        "receive_msgpack_has_no_mode",
+        "call-overload",
+        OVERLOAD,
+        'await ws.receive_msgpack("binary")',
+    ),
     # The decoded value has the requested type, not Any. mypy infers T from the assignment's
-    # target first, so a mismatch is reported on the type= argument (arg-type).
-    Rejected("typed_json_into_int", "arg-type", "n: int = await ws.receive_json(type=Chat)"),
-    Rejected("typed_msgpack_into_int", "arg-type", "n: int = await ws.receive_msgpack(type=Chat)"),
+    # target first, so a mismatch is reported on the type= argument (arg-type); pyright infers T
+    # from the argument and reports the assignment.
+    Rejected(
+        "typed_json_into_int", "arg-type", ASSIGN, "n: int = await ws.receive_json(type=Chat)"
+    ),
+    Rejected(
+        "typed_msgpack_into_int", "arg-type", ASSIGN, "n: int = await ws.receive_msgpack(type=Chat)"
+    ),
     Rejected(
         "union_into_one_member",
         "arg-type",
+        ASSIGN,
         "chat: Chat = await ws.receive_json(type=Chat | Join)",
     ),
     Rejected(
         "union_member_attribute",
         "union-attr",
+        ATTR,
         "print((await ws.receive_json(type=Chat | Join)).text)",
     ),
     Rejected(
         "iterated_item_attribute",
         "attr-defined",
+        ATTR,
         "async for chat in ws.iter_json(type=Chat):\n    print(chat.room)",
     ),
     Rejected(
         "msgpack_item_attribute",
         "attr-defined",
+        ATTR,
         "async for join in ws.iter_msgpack(type=Join):\n    print(join.text)",
     ),
-    Rejected("receive_text_into_bytes", "assignment", "b: bytes = await ws.receive_text()"),
-    Rejected("forgot_await", "attr-defined", "print(ws.receive_json(type=Chat).text)"),
+    Rejected("receive_text_into_bytes", "assignment", ASSIGN, "b: bytes = await ws.receive_text()"),
+    Rejected("forgot_await", "attr-defined", ATTR, "print(ws.receive_json(type=Chat).text)"),
     # type= must be a type expression.
-    Rejected("type_is_an_int", "call-overload", "await ws.receive_json(type=3)"),
-    Rejected("msgpack_type_is_an_int", "call-overload", "await ws.receive_msgpack(type=3)"),
-    Rejected("iter_type_is_an_instance", "call-overload", 'ws.iter_json(type=Chat(text="x"))'),
+    Rejected("type_is_an_int", "call-overload", OVERLOAD_ARG, "await ws.receive_json(type=3)"),
+    Rejected(
+        "msgpack_type_is_an_int", "call-overload", OVERLOAD_ARG, "await ws.receive_msgpack(type=3)"
+    ),
+    Rejected(
+        "iter_type_is_an_instance",
+        "call-overload",
+        OVERLOAD_ARG,
+        'ws.iter_json(type=Chat(text="x"))',
+    ),
     # Codec and its hooks.
-    Rejected("codec_hook_not_callable", "arg-type", "Codec(enc_hook=1)"),
-    Rejected("dec_hook_wrong_arity", "arg-type", "Codec(dec_hook=one_argument)"),
-    Rejected("codec_hooks_keyword_only", "call-arg", "Codec(one_argument)"),
-    Rejected("codec_not_a_codec", "arg-type", 'WebSocket(ws.scope, receive, send, codec="json")'),
-    Rejected("codec_is_read_only", "misc", "ws.codec = Codec()"),
+    Rejected("codec_hook_not_callable", "arg-type", ARG, "Codec(enc_hook=1)"),
+    Rejected("dec_hook_wrong_arity", "arg-type", ARG, "Codec(dec_hook=one_argument)"),
+    Rejected("codec_hooks_keyword_only", "call-arg", OVERLOAD, "Codec(one_argument)"),
+    Rejected(
+        "codec_not_a_codec", "arg-type", ARG, 'WebSocket(ws.scope, receive, send, codec="json")'
+    ),
+    Rejected("codec_is_read_only", "misc", ATTR, "ws.codec = Codec()"),
 ]
 
 
@@ -126,23 +175,62 @@ def _snippet_module() -> tuple[str, dict[int, str]]:
     return "\n".join(lines) + "\n", owner
 
 
+def _last_lines(owner: dict[int, str]) -> dict[str, int]:
+    return {name: line for line, name in sorted(owner.items())}
+
+
 @dataclass(frozen=True)
-class MypyRun:
+class CheckerRun:
+    """What one type checker said about the usage examples and the snippets."""
+
     usage_errors: list[str]
-    codes: dict[str, list[str]]  # snippet name -> error codes reported on its lines
+    codes: dict[str, list[str]]  # snippet name -> error codes (mypy) or rules (pyright) on it
+    lines: dict[str, set[int]]  # snippet name -> lines with an error
+    last_line: dict[str, int]  # snippet name -> its last line (where its error belongs)
     stray: list[str]  # errors on lines of the snippet module outside any snippet
 
 
-_ERROR = re.compile(
+def _checker_missing(what: str) -> NoReturn:
+    reason = f"{what} (requirements/test.txt installs it)"
+    if os.environ.get("TYPEDWS_REQUIRE_ALL") == "1":
+        pytest.fail(f"{reason}, and TYPEDWS_REQUIRE_ALL=1 requires the typing tests to run")
+    pytest.skip(f"{reason}; CI sets TYPEDWS_REQUIRE_ALL=1 and runs them")
+
+
+def _sorted_out(errors: list[tuple[str, int, str, str]], owner: dict[int, str]) -> CheckerRun:
+    """Sort (file name, line, code or rule, text) errors into a CheckerRun."""
+    run = CheckerRun(
+        usage_errors=[],
+        codes={snippet.name: [] for snippet in REJECTED},
+        lines={snippet.name: set() for snippet in REJECTED},
+        last_line=_last_lines(owner),
+        stray=[],
+    )
+    for file_name, line, code, text in errors:
+        if file_name == USAGE.name:
+            run.usage_errors.append(f"{file_name}:{line}: {text} [{code}]")
+        elif file_name == SNIPPETS and (name := owner.get(line)) is not None:
+            run.codes[name].append(code)
+            run.lines[name].add(line)
+        else:
+            run.stray.append(f"{file_name}:{line}: {text} [{code}]")
+    return run
+
+
+_MYPY_ERROR = re.compile(
     r"^(?P<path>.+?):(?P<line>\d+): error: (?P<message>.*?)(?:  \[(?P<code>[a-z-]+)\])?$"
 )
 
 
 @pytest.fixture(scope="module")
-def mypy_run(tmp_path_factory: pytest.TempPathFactory) -> MypyRun:
+def mypy_run(tmp_path_factory: pytest.TempPathFactory) -> CheckerRun:
+    try:
+        from mypy import api as mypy_api
+    except ImportError:
+        _checker_missing("mypy is not installed")
     workdir = tmp_path_factory.mktemp("mypy")
     source, owner = _snippet_module()
-    snippets = workdir / "rejected_snippets.py"
+    snippets = workdir / SNIPPETS
     snippets.write_text(source, encoding="utf-8")
     config = workdir / "mypy.ini"
     config.write_text("[mypy]\nstrict = True\npython_version = 3.10\n", encoding="utf-8")
@@ -159,31 +247,87 @@ def mypy_run(tmp_path_factory: pytest.TempPathFactory) -> MypyRun:
         ]
     )
     assert status in (0, 1), f"mypy crashed (status {status}):\n{stdout}\n{stderr}"
-    usage_errors: list[str] = []
-    codes: dict[str, list[str]] = {snippet.name: [] for snippet in REJECTED}
-    stray: list[str] = []
+    errors: list[tuple[str, int, str, str]] = []
     for line in stdout.splitlines():
-        match = _ERROR.match(line)
+        match = _MYPY_ERROR.match(line)
         if match is None:
             continue  # notes that go with an error
-        if Path(match["path"]).name == USAGE.name:
-            usage_errors.append(line)
-        elif (name := owner.get(int(match["line"]))) is not None:
-            codes[name].append(match["code"] or "")
-        else:
-            stray.append(line)
-    return MypyRun(usage_errors, codes, stray)
+        path = Path(match["path"]).name
+        errors.append((path, int(match["line"]), match["code"] or "", match["message"]))
+    return _sorted_out(errors, owner)
 
 
-def test_the_usage_examples_type_check(mypy_run: MypyRun) -> None:
-    assert mypy_run.usage_errors == []
+def _pyright_command() -> list[str] | None:
+    """pyright from PyPI's wrapper in this interpreter's environment, else one on PATH."""
+    if importlib.util.find_spec("pyright") is not None:
+        return [sys.executable, "-m", "pyright"]
+    found = shutil.which("pyright")
+    return None if found is None else [found]
 
 
-def test_the_snippet_prelude_type_checks(mypy_run: MypyRun) -> None:
-    assert mypy_run.stray == []
+@pytest.fixture(scope="module")
+def pyright_run(tmp_path_factory: pytest.TempPathFactory) -> CheckerRun:
+    command = _pyright_command()
+    if command is None:
+        _checker_missing("pyright is not installed")
+    # One pyright project in a temporary directory: the usage examples (copied) and the snippets,
+    # checked in strict mode in one run (pyright takes seconds to start).
+    workdir = tmp_path_factory.mktemp("pyright")
+    source, owner = _snippet_module()
+    (workdir / SNIPPETS).write_text(source, encoding="utf-8")
+    shutil.copyfile(USAGE, workdir / USAGE.name)
+    config = {"typeCheckingMode": "strict", "pythonVersion": "3.10"}
+    (workdir / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
+    completed = subprocess.run(
+        [*command, "--outputjson", "--project", os.fspath(workdir), "--pythonpath", sys.executable],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        # The wrapper asks PyPI for a newer release unless told not to: no network needed here.
+        env={**os.environ, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},
+        check=False,
+    )
+    # Exit status 0: no errors, 1: errors; anything else is pyright failing to run.
+    assert completed.returncode in (0, 1), (
+        f"pyright failed (status {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+    )
+    report: dict[str, Any] = json.loads(completed.stdout)
+    assert report["summary"]["filesAnalyzed"] == 2, report["summary"]
+    errors: list[tuple[str, int, str, str]] = []
+    for diagnostic in report["generalDiagnostics"]:
+        if diagnostic["severity"] != "error":
+            continue
+        line = diagnostic["range"]["start"]["line"] + 1  # pyright counts lines from 0
+        rule = diagnostic.get("rule", "")
+        errors.append((Path(diagnostic["file"]).name, line, rule, diagnostic["message"]))
+    return _sorted_out(errors, owner)
+
+
+@pytest.fixture(params=["mypy", "pyright"])
+def checker_run(request: pytest.FixtureRequest) -> CheckerRun:
+    run: CheckerRun = request.getfixturevalue(f"{request.param}_run")
+    return run
+
+
+def test_the_usage_examples_type_check(checker_run: CheckerRun) -> None:
+    assert checker_run.usage_errors == []
+
+
+def test_the_snippet_prelude_type_checks(checker_run: CheckerRun) -> None:
+    assert checker_run.stray == []
 
 
 @pytest.mark.parametrize("snippet", REJECTED, ids=lambda snippet: snippet.name)
-def test_mypy_rejects(mypy_run: MypyRun, snippet: Rejected) -> None:
+def test_mypy_rejects(mypy_run: CheckerRun, snippet: Rejected) -> None:
     assert mypy_run.codes[snippet.name], f"mypy accepted: {snippet.body!r}"
-    assert set(mypy_run.codes[snippet.name]) == {snippet.code}, snippet.body
+    assert set(mypy_run.codes[snippet.name]) == {snippet.mypy}, snippet.body
+    assert mypy_run.lines[snippet.name] == {mypy_run.last_line[snippet.name]}, snippet.body
+
+
+@pytest.mark.parametrize("snippet", REJECTED, ids=lambda snippet: snippet.name)
+def test_pyright_rejects(pyright_run: CheckerRun, snippet: Rejected) -> None:
+    rules = set(pyright_run.codes[snippet.name])
+    assert rules, f"pyright accepted: {snippet.body!r}"
+    assert rules - FOLLOW_ON == set(snippet.pyright), snippet.body
+    assert pyright_run.lines[snippet.name] == {pyright_run.last_line[snippet.name]}, snippet.body
