@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -220,6 +222,85 @@ async def test_closing_leaves_no_reader_task_behind(redis_server: RedisServer, p
         await bc.disconnect()
     assert asyncio.all_tasks() - before == set()
     assert [item async for item in sub] == []  # the subscription ended with the Broadcast
+
+
+# -- an idle channel (issue 17) ------------------------------------------------------------------
+
+#: Socket timeout set in the URL of the idle test (seconds): short, so that the test sees many
+#: block periods in a few seconds. redis-py 5 and 8 both read it from the query string.
+SHORT_TIMEOUT = 0.5
+
+
+async def _stat(observer: Any, section: str, field: str) -> int:
+    value: int = (await observer.info(section))[field]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("query", "timeout", "block_ms"),
+    [
+        ("", 5.0, 3_000),  # typedws' own timeout, whatever redis-py's default is
+        (f"?socket_timeout={SHORT_TIMEOUT}", SHORT_TIMEOUT, 300),  # the URL's wins: shorter block
+        ("?socket_timeout=60", 60.0, 3_000),
+    ],
+)
+@pytest.mark.parametrize("scheme", ["redis", "unix"])
+async def test_the_block_ends_well_within_the_socket_timeout(
+    scheme: str, query: str, timeout: float, block_ms: int
+) -> None:
+    """The settings each connection really gets (a Connection built as the pool builds one)."""
+    from typedws.broadcast._redis import BLOCK_FRACTION, RedisBackend
+
+    where = f"127.0.0.1:{free_port()}/0" if scheme == "redis" else "/nonexistent/redis.sock"
+    backend = RedisBackend(f"{scheme}://{where}{query}", 10, "test")
+    pool = backend.client.connection_pool
+    connection = pool.connection_class(**pool.connection_kwargs)
+    assert connection.socket_timeout == timeout
+    assert connection.socket_connect_timeout == 2.0
+    assert backend.block_ms == block_ms <= timeout * 1000 * BLOCK_FRACTION
+    if scheme == "redis":
+        assert connection.socket_keepalive  # type: ignore[attr-defined]
+
+
+async def test_an_idle_channel_is_not_a_lost_redis(
+    redis_server: RedisServer, prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing published for many block periods: no warning, no new connection, then no delay.
+
+    The reader waits in ``XREAD BLOCK``; when the block runs out on an empty stream, Redis'
+    empty reply must come back before the client's socket timeout, or every idle block period
+    reads as a lost Redis (a warning, a reconnect, a backoff). The URL's short socket timeout
+    shortens the block with it, so that several periods pass in a couple of seconds.
+    """
+    import redis.asyncio as aioredis
+
+    caplog.set_level(logging.WARNING, logger="typedws")
+    url = f"{redis_server.url}?socket_timeout={SHORT_TIMEOUT}"
+    # Counts what the server sees, over one connection of its own.
+    observer = aioredis.Redis.from_url(redis_server.url, single_connection_client=True)
+    try:
+        async with (
+            Broadcast(url, prefix=prefix) as worker,
+            Broadcast(redis_server.url, prefix=prefix) as publisher,
+            worker.subscribe(NUMBERS) as sub,
+        ):
+            with anyio.fail_after(10):  # the reader is waiting in XREAD BLOCK
+                while await _stat(observer, "clients", "blocked_clients") < 1:
+                    await asyncio.sleep(0.01)
+            connections = await _stat(observer, "stats", "total_connections_received")
+            await asyncio.sleep(6 * SHORT_TIMEOUT)  # idle: many more block periods
+            assert await _stat(observer, "stats", "total_connections_received") == connections
+            assert [r.getMessage() for r in caplog.records] == []
+
+            started = time.monotonic()
+            msg_id = await publisher.publish(NUMBERS, 42)
+            assert await take(sub, 1, timeout=2) == [42]  # generous: it takes milliseconds
+            elapsed = time.monotonic() - started
+            assert sub.last_id == msg_id
+    finally:
+        await (observer.aclose() if hasattr(observer, "aclose") else observer.close())  # 5.0.0
+    assert [r.getMessage() for r in caplog.records] == []
+    print(f"delivered {elapsed * 1000:.1f} ms after the publish")
 
 
 # -- slow subscribers ---------------------------------------------------------------------------

@@ -16,7 +16,9 @@ resumes from an id, or whose queue overflowed, copies its backlog from the strea
 Faults. Redis unreachable at start: ``connect`` raises ``BroadcastUnavailable``. Lost later:
 ``publish`` raises ``BroadcastUnavailable`` (the message was not stored; nothing is dropped
 silently) and readers and backlog fetches retry with exponential backoff, then go on from where
-they were; anything trimmed or lost meanwhile surfaces as a gap.
+they were; anything trimmed or lost meanwhile surfaces as a gap. A Redis that stops answering
+without closing the connection is noticed after ``SOCKET_TIMEOUT``; an idle stream never counts
+as one, because the reader's ``XREAD BLOCK`` ends well within that timeout (``BLOCK_FRACTION``).
 
 Needs asyncio (redis-py's asyncio client) and Redis 6.2 or later (exclusive ``XRANGE`` ranges).
 Not compiled: all of it is awaiting Redis.
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -46,8 +49,31 @@ logger = logging.getLogger("typedws.broadcast")
 
 #: Entries per XREAD / XRANGE reply.
 BATCH = 500
-#: How long one XREAD blocks (ms); the reader loops, so this only bounds idle round trips.
-BLOCK_MS = 5_000
+
+# Client settings. Each is set here rather than left to redis-py, whose defaults differ between
+# the versions typedws supports (redis-py 5's asyncio client waits forever for a reply and sets
+# no TCP keepalive; redis-py 8 gives up after 5 s and probes idle sockets). A URL's query string
+# (``?socket_timeout=...``) still wins over these: redis-py gives it precedence.
+
+#: How long any command waits for Redis' reply (seconds): the time a Redis that stopped answering
+#: without closing the connection (host down, network cut) goes unnoticed by a publish (which
+#: then raises ``BroadcastUnavailable``), a backlog fetch or a reader (which then reconnects).
+#: 5 s is redis-py 8's own default, so a lost Redis is found as fast as it was before issue 17.
+SOCKET_TIMEOUT = 5.0
+#: How long opening a connection may take (seconds): loopback or LAN connects take
+#: milliseconds; this bounds the wait for a host that drops the SYN, at startup and per retry.
+CONNECT_TIMEOUT = 2.0
+#: The longest XREAD BLOCK (ms). The reader loops, so this only sets the idle round trips: one
+#: XREAD per channel and worker every 3 s.
+BLOCK_MS = 3_000
+#: The block as a fraction of the socket timeout, at most. A block that runs out on an idle
+#: stream is answered by an empty reply, which must arrive before the client's read times out:
+#: with block and timeout equal (both 5 s, issue 17) every idle period read as a lost Redis
+#: (a warning, a reconnect, a backoff). With the 5 s timeout the block is 3 s: the other 2 s
+#: cover the round trip, Redis ending a block late (it checks blocked clients' deadlines in its
+#: event loop, at least every 100 ms at the default ``hz 10``) and a Redis busy with something
+#: else. A URL with a shorter timeout gets a proportionally shorter block.
+BLOCK_FRACTION = 0.6
 #: Reconnect backoff: first delay, cap (seconds); doubles on each failed attempt.
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 2.0
@@ -69,6 +95,38 @@ return id
 """
 
 _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def block_for(socket_timeout: object) -> int:
+    """The XREAD block (ms) for a client whose reads time out after ``socket_timeout`` seconds.
+
+    ``BLOCK_FRACTION`` of the timeout, at most ``BLOCK_MS``, at least 1 ms (``BLOCK 0`` would
+    wait forever). No timeout (None, or not a positive number): ``BLOCK_MS``.
+    """
+    if not isinstance(socket_timeout, (int, float)) or socket_timeout <= 0:
+        return BLOCK_MS
+    return max(1, min(BLOCK_MS, int(socket_timeout * 1000 * BLOCK_FRACTION)))
+
+
+def _keepalive_options() -> dict[int, int]:
+    """TCP keepalive for connections to Redis: idle 30 s, then 3 probes 5 s apart.
+
+    A pooled connection that sits idle between publishes is not covered by the socket timeout
+    until it is used; if its peer vanished, keepalive finds it dead within about 45 s, and
+    redis-py's pool replaces a dead connection before handing it out, so the next publish does
+    not fail on it. (redis-py 8's defaults; redis-py 5 leaves keepalive off.) The option names
+    differ by platform: Linux has TCP_KEEPIDLE, macOS TCP_KEEPALIVE; some have neither.
+    """
+    idle = getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE", None))
+    interval = getattr(socket, "TCP_KEEPINTVL", None)
+    wanted = ((idle, 30), (interval, 5), (getattr(socket, "TCP_KEEPCNT", None), 3))
+    return {option: value for option, value in wanted if option is not None}
+
+
+async def _aclose(client: aioredis.Redis) -> None:
+    """Close the client and its pool: ``aclose`` since redis-py 5.0.1, only ``close`` in 5.0.0."""
+    aclose = getattr(client, "aclose", None)
+    await (aclose() if aclose is not None else client.close())
 
 
 def _redact(url: str) -> str:
@@ -145,10 +203,28 @@ class RedisBackend(Backend):
         self._stopping: set[asyncio.Task[None]] = set()
         self._open_lock: asyncio.Lock | None = None
         # Our own backoff does the retrying; redis-py's would only delay a clear error.
+        # Replies are bytes (``_entries`` reads ``b"d"``). The pool is left unbounded (redis-py's
+        # default in every version): each channel's reader holds a connection while it blocks,
+        # so a bound would refuse the channel after the last one. No ``health_check_interval``:
+        # a reader's connection is never idle longer than a block, and keepalive (above) covers
+        # the pooled ones without a PING before commands.
+        options: dict[str, Any] = {
+            "socket_timeout": SOCKET_TIMEOUT,
+            "socket_connect_timeout": CONNECT_TIMEOUT,
+            "decode_responses": False,
+        }
+        if url.partition("://")[0].lower() in ("redis", "rediss"):  # TCP: unix:// has no keepalive
+            options["socket_keepalive"] = True
+            options["socket_keepalive_options"] = _keepalive_options()
         # (The pyright ignores here and on ping: redis-py leaves their **kwargs unannotated, which
         # pyright strict reports as partially unknown whatever the call site says.)
         self.client: aioredis.Redis = aioredis.Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
-            url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2.0
+            url, retry=Retry(NoBackoff(), 0), **options
+        )
+        # The timeout the connections really get (the URL's, if it sets one), and the block to go
+        # with it (see BLOCK_FRACTION).
+        self.block_ms = block_for(
+            self.client.connection_pool.connection_kwargs.get("socket_timeout")
         )
         self._publish = self.client.register_script(_PUBLISH_LUA)
 
@@ -167,7 +243,7 @@ class RedisBackend(Backend):
         try:
             await self.client.ping()  # pyright: ignore[reportUnknownMemberType]
         except _CONNECTION_ERRORS as exc:
-            await self.client.aclose()
+            await _aclose(self.client)
             raise BroadcastUnavailable(
                 f"cannot connect to Redis at {_redact(self.url)}: {exc}"
             ) from exc
@@ -182,7 +258,7 @@ class RedisBackend(Backend):
         self._stopping = set()
         # Closing the pool first also ends reads whose cancellation redis-py is still sitting
         # on (see _Reader); the tasks then find themselves unlisted and return.
-        await self.client.aclose()
+        await _aclose(self.client)
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def publish(self, name: str, payload: bytes) -> str:
@@ -310,7 +386,7 @@ class RedisBackend(Backend):
                         "channel %r: Redis is back; resuming after %s", hub.name, hub.cursor
                     )
                     lost = False
-                reply = await self.client.xread({key: hub.cursor}, count=BATCH, block=BLOCK_MS)
+                reply = await self.client.xread({key: hub.cursor}, count=BATCH, block=self.block_ms)
             except _CONNECTION_ERRORS as exc:
                 if self.readers.get(hub.name) is not reader:
                     return
