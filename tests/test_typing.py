@@ -35,13 +35,15 @@ import pytest
 USAGE = Path(__file__).parent / "typing" / "payload_usage.py"
 SNIPPETS = "rejected_snippets.py"
 
-#: Prepended to every snippet; each snippet is the body of an ``async def`` with ``ws`` at hand.
+#: Prepended to every snippet; each snippet is the body of an ``async def`` with ``ws`` (and a
+#: test client's ``session``) at hand.
 PRELUDE = """\
 from __future__ import annotations
 
 import msgspec
 
 from typedws import Codec, WebSocket
+from typedws.testing import Session
 from typedws.types import Receive, Scope, Send
 
 
@@ -148,6 +150,25 @@ REJECTED = [
         OVERLOAD_ARG,
         'ws.iter_json(type=Chat(text="x"))',
     ),
+    # The test client's receive_json is typed as WebSocket's.
+    Rejected(
+        "session_union_into_one_member",
+        "arg-type",
+        ASSIGN,
+        "chat: Chat = await session.receive_json(type=Chat | Join)",
+    ),
+    Rejected(
+        "session_type_is_an_int",
+        "call-overload",
+        OVERLOAD_ARG,
+        "await session.receive_json(type=3)",
+    ),
+    Rejected(
+        "session_msgpack_has_no_mode",
+        "call-overload",
+        OVERLOAD,
+        'await session.receive_msgpack("binary")',
+    ),
     # Codec and its hooks.
     Rejected("codec_hook_not_callable", "arg-type", ARG, "Codec(enc_hook=1)"),
     Rejected("dec_hook_wrong_arity", "arg-type", ARG, "Codec(dec_hook=one_argument)"),
@@ -166,8 +187,8 @@ def _snippet_module() -> tuple[str, dict[int, str]]:
     for snippet in REJECTED:
         lines += ["", ""]
         lines.append(
-            f"async def {snippet.name}(ws: WebSocket, scope: Scope, receive: Receive, "
-            "send: Send) -> None:"
+            f"async def {snippet.name}(ws: WebSocket, session: Session, scope: Scope, "
+            "receive: Receive, send: Send) -> None:"
         )
         for line in textwrap.indent(snippet.body, "    ").splitlines():
             lines.append(line)

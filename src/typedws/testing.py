@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Final, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast, overload
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -38,6 +38,10 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError(
         'typedws.testing needs anyio: install it with  pip install "typedws[testing]"'
     ) from exc
+
+if TYPE_CHECKING:
+    # PEP 747, for ``receive_json(type=...)`` as on WebSocket (type checkers only).
+    from typing_extensions import TypeForm
 
 __all__ = ["DEFAULT_TIMEOUT", "ClientDisconnected", "Closed", "Rejected", "Session", "connect"]
 
@@ -323,12 +327,14 @@ class Session:
         """The next message, which must be a binary frame (else PayloadError)."""
         return _bytes_of(await self.receive())
 
+    # ``type=`` is typed as on WebSocket: no type gives Any, a class or any other type form
+    # (PEP 747 ``TypeForm``: ``A | B``, ``list[int]``...) gives exactly that type.
     @overload
-    async def receive_json(self, mode: Mode = "text") -> Any: ...
+    async def receive_json(self, mode: Mode = "text", *, type: None = None) -> Any: ...
     @overload
     async def receive_json(self, mode: Mode = "text", *, type: type[T]) -> T: ...
-    @overload  # a union or other type form (``A | B``) that is not a ``type[T]``
-    async def receive_json(self, mode: Mode = "text", *, type: Any) -> Any: ...
+    @overload
+    async def receive_json(self, mode: Mode = "text", *, type: TypeForm[T]) -> T: ...
     async def receive_json(self, mode: Mode = "text", *, type: Any = None) -> Any:
         """The next message as JSON, decoded into ``type`` if given (PayloadError if it does
         not match, or the frame is not of the ``mode`` kind)."""
@@ -340,11 +346,11 @@ class Session:
         return _codecs.decode_json(decoder, frame)
 
     @overload
-    async def receive_msgpack(self) -> Any: ...
+    async def receive_msgpack(self, *, type: None = None) -> Any: ...
     @overload
     async def receive_msgpack(self, *, type: type[T]) -> T: ...
     @overload
-    async def receive_msgpack(self, *, type: Any) -> Any: ...
+    async def receive_msgpack(self, *, type: TypeForm[T]) -> T: ...
     async def receive_msgpack(self, *, type: Any = None) -> Any:
         """The next message as MessagePack (binary frame), decoded into ``type`` if given."""
         decoder = _codecs.DEFAULT_CODEC.msgpack_decoder(type)

@@ -1,11 +1,13 @@
 """Usage examples whose static types are part of typedws's contract.
 
-Checked by mypy --strict, both in the project's own run (mypy.ini: ``files = src, tests``) and
-from tests/test_typing.py; never executed. Every public receive and iter method appears with and
-without ``type=``, and ``assert_type`` pins the exact type each gives.
+Checked by mypy --strict and by pyright in strict mode, both in the project's own runs
+(mypy.ini: ``files = src, tests``; pyrightconfig.json: ``src`` and ``tests/typing``) and from
+tests/test_typing.py; never executed. Every public receive and iter method (of WebSocket and of
+the test client's Session) appears with and without ``type=``, and ``assert_type`` pins the
+exact type each gives: ``assert_type`` is exact in both checkers, so both infer the same types.
 
 About unions: ``type=`` is typed with two overloads, ``type[T]`` (any class) and PEP 747's
-``TypeForm[T]`` (any other type expression). mypy 2.x supports TypeForm natively, so
+``TypeForm[T]`` (any other type expression). mypy 2.x and pyright support TypeForm natively, so
 ``type=Chat | Join | Leave`` gives ``Chat | Join | Leave``, not ``Any`` or ``object``. A
 string forward reference (``type="Chat"``) is also a valid TypeForm statically, but msgspec
 needs a real type: at run time it is a TypeError, raised before anything is received.
@@ -22,7 +24,8 @@ from typing_extensions import assert_type
 
 from typedws import Codec, WebSocket
 from typedws.events import ReceiveEvent
-from typedws.types import Receive, Scope, Send
+from typedws.testing import Session, connect
+from typedws.types import ASGIApp, Receive, Scope, Send
 
 
 class User(msgspec.Struct):
@@ -148,3 +151,18 @@ def codecs(scope: Scope, receive: Receive, send: Send) -> None:
     assert_type(WebSocket(scope, receive, send).codec, Codec)
     assert_type(codec.enc_hook, Callable[[Any], Any] | None)
     assert_type(codec.dec_hook, Callable[[type, Any], Any] | None)
+
+
+async def the_test_client(app: ASGIApp) -> None:
+    async with connect(app, "/chat") as session:
+        assert_type(session, Session)
+        assert_type(await session.receive_text(), str)
+        assert_type(await session.receive_bytes(), bytes)
+        assert_type(await session.receive_json(), Any)
+        assert_type(await session.receive_json("binary"), Any)
+        assert_type(await session.receive_json(type=Chat), Chat)
+        assert_type(await session.receive_json(type=ClientMessage), Chat | Join | Leave)
+        assert_type(await session.receive_json("binary", type=list[int]), list[int])
+        assert_type(await session.receive_msgpack(), Any)
+        assert_type(await session.receive_msgpack(type=Join), Join)
+        assert_type(await session.receive_msgpack(type=ClientMessage), Chat | Join | Leave)
