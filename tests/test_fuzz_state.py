@@ -415,8 +415,11 @@ class Model:
         """One event goes to the server; a broken transport means the peer is gone (1006)."""
         if self.broken:  # both sides end, as in Starlette; the app learns the code 1006
             self.c = DISCONNECTED
-            self.a = DISCONNECTED
-            self.lost = True
+            if self.a != DISCONNECTED:
+                # Later sends report the lost connection again. Not after the last chunk of a
+                # denial response: the application had ended its side, and that stands.
+                self.a = DISCONNECTED
+                self.lost = True
             self._record(1006, "")
             return Expect(raises=(WebSocketDisconnect,), code=1006)
         return Expect(sends=1)
@@ -572,7 +575,9 @@ class Model:
             frame = incoming.payload.frame
             value = ev.Receive(text=frame) if isinstance(frame, str) else ev.Receive(bytes=frame)
             return Expect(value=value)
-        if incoming.kind == "disconnect" and self.c == CONNECTED:
+        if incoming.kind == "disconnect" and self.c in (CONNECTING, CONNECTED):
+            # Also during the handshake: the client may leave before the server delivered
+            # websocket.connect (accept() reports that as WebSocketDisconnect too).
             self.c = DISCONNECTED
             self._record(incoming.code, incoming.reason)
             return Expect(value=ev.Disconnect(code=incoming.code, reason=incoming.reason))

@@ -44,7 +44,7 @@ from typedws._state import (
     CONNECTED,
     CONNECTING,
     DISCONNECT,
-    DISCONNECTED,
+    LOST,
     RECEIVE,
     RESPONSE,
     RESPONSE_BODY,
@@ -52,8 +52,11 @@ from typedws._state import (
     RESPONSE_START,
     SEND,
     STATES,
+    TRANSPORT_LOST,
     WebSocketState,
+    app_ended,
     app_state_problem,
+    client_ended,
     client_state_problem,
     next_app_state,
     next_client_state,
@@ -101,9 +104,8 @@ _downgrade_logged: set[str] = set()
 _RECEIVE_STRUCT: Final = Receive
 _SEND_STRUCT: Final = Send
 
+#: The close code of a connection lost without a close frame (RFC 6455 section 7.1.5).
 _CONNECTION_LOST: Final = 1006
-#: What _admit returns as the next state for the disconnect expected after a broken transport.
-_EXPECTED_DISCONNECT: Final = -2
 
 
 def _log_downgrade_once(field: str, needed: str, version: str) -> None:
@@ -180,16 +182,6 @@ class Connection(Mapping[str, Any]):
         self._close_code: int | None = None
         self._close_reason: str | None = None
         self._spec: tuple[int, int] | None = None
-        # True after a send raised OSError: the client side is taken as DISCONNECTED, but the
-        # server's own websocket.disconnect may still reach a receive already waiting in
-        # another task (a broadcast sending to this connection); that one is expected.
-        self._disconnect_pending = False
-        # True once a send raised OSError: later sends raise WebSocketDisconnect(1006), not a
-        # state error, although both sides are DISCONNECTED by then.
-        self._transport_lost = False
-        # Whether websocket.accept was sent: after a rejected handshake (close before accept)
-        # no WebSocket exists, so a data frame from the server is out of order.
-        self._accepted = False
         # Connection data, parsed from the scope on first read and kept (None: not read yet).
         self._url: URL | None = None
         self._headers: Headers | None = None
@@ -375,28 +367,40 @@ class Connection(Mapping[str, Any]):
             self._close_code = code
             self._close_reason = reason if reason is not None else ""
 
-    def _lost(self) -> WebSocketDisconnect:
-        """The server's send raised OSError: the peer is gone without a close frame."""
-        self._client_state = DISCONNECTED
-        self._app_state = DISCONNECTED
-        self._disconnect_pending = True
-        self._transport_lost = True
+    # The two writers of the state: every change of either side goes through one of them, and
+    # each looks the move up in _state.py's tables (h11's rule: one table, one writer).
+
+    def _move_client(self, event_type: str) -> None:
+        """Move the client side on ``event_type``; ProtocolError if the table forbids it."""
+        next_state = next_client_state(self._client_state, self._app_state, event_type)
+        if next_state < 0:
+            raise ProtocolError(
+                client_state_problem(self._client_state, self._app_state, event_type)
+            )
+        self._client_state = next_state
+
+    def _move_app(self, event_type: str, error: type[Exception]) -> None:
+        """Move the application side on ``event_type``; ``error`` if the table forbids it."""
+        next_state = next_app_state(self._app_state, event_type)
+        if next_state < 0:
+            raise error(app_state_problem(self._app_state, event_type))
+        self._app_state = next_state
+
+    def _send_failed(self) -> WebSocketDisconnect:
+        """The one path of an OSError from the server's ``send``: the peer is gone without a
+        close frame (ASGI spec). Both sides take the TRANSPORT_LOST move (legal in every
+        state); the caller raises the returned error, or (for a close) drops it."""
+        self._move_app(TRANSPORT_LOST, ProtocolError)
+        self._move_client(TRANSPORT_LOST)
         self._record_close(_CONNECTION_LOST, "")
         return WebSocketDisconnect(_CONNECTION_LOST, "")
-
-    def _lost_while_closing(self) -> None:
-        """The server's send of our close raised OSError: the client side ends, and the
-        server's own websocket.disconnect may still reach a receive waiting in another task."""
-        if self._client_state != DISCONNECTED:
-            self._client_state = DISCONNECTED
-            self._disconnect_pending = True
 
     def _check_send(self) -> None:
         """Raise unless a data frame may be sent now; the state itself does not change."""
         # Fast path, once per message: the table folded into send_allowed (see _state.py).
-        if send_allowed(self._app_state) and self._client_state != DISCONNECTED:
+        if send_allowed(self._app_state) and self._client_state == CONNECTED:
             return
-        if self._transport_lost:
+        if self._app_state == LOST:
             raise WebSocketDisconnect(self._close_code or 1006, self._close_reason or "")
         if next_app_state(self._app_state, SEND) < 0:
             if self._app_state == CONNECTING:
@@ -404,13 +408,14 @@ class Connection(Mapping[str, Any]):
                     "cannot send before the connection is accepted; call accept() first"
                 )
             raise WebSocketStateError(app_state_problem(self._app_state, SEND))
-        if self._client_state == DISCONNECTED:
+        if client_ended(self._client_state):
             raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
 
     def _frame(self, message: object) -> str | bytes:
         """Check an event that must be a data frame or a disconnect; return the payload.
 
-        A disconnect moves the client side to DISCONNECTED and raises WebSocketDisconnect.
+        A disconnect moves the client side to DISCONNECTED and raises WebSocketDisconnect;
+        anything else that may not come now raises ProtocolError.
         """
         # Fast path for the common case, a data frame as servers build it (a plain dict): the
         # type and the state are checked here, the fields by data_frame. Anything else takes
@@ -423,22 +428,25 @@ class Connection(Mapping[str, Any]):
                 type(kind) is str
                 and kind == RECEIVE
                 and receive_allowed(self._client_state, self._app_state)
-                and self._accepted
             ):
                 return data_frame(message, RECEIVE)
-        event_type, event, next_state = self._admit(message)
+        event_type, event = server_event(message)
         if event_type == RECEIVE:
+            self._move_client(RECEIVE)
             return data_frame(event, RECEIVE)
         if event_type != DISCONNECT:
             raise ProtocolError(
                 client_state_problem(self._client_state, self._app_state, event_type)
             )
+        raise self._disconnected(event)
+
+    def _disconnected(self, event: dict[str, object]) -> WebSocketDisconnect:
+        """Take a websocket.disconnect: move the client side, keep the first close code, and
+        return the error that reports it."""
         code, reason = disconnect_fields(event)
-        if next_state == _EXPECTED_DISCONNECT:
-            raise WebSocketDisconnect(code, reason)
-        self._client_state = next_state
+        self._move_client(DISCONNECT)
         self._record_close(code, reason)
-        raise WebSocketDisconnect(code, reason)
+        return WebSocketDisconnect(code, reason)
 
     def _server_event(self, message: object) -> ReceiveEvent:
         """Check any event from the server for the raw ``receive``; return its Struct."""
@@ -450,7 +458,6 @@ class Connection(Mapping[str, Any]):
                 type(kind) is str
                 and kind == RECEIVE
                 and receive_allowed(self._client_state, self._app_state)
-                and self._accepted
             ):
                 frame = data_frame(message, RECEIVE)
                 # Positional (bytes, text): msgspec then skips matching keyword names.
@@ -459,80 +466,39 @@ class Connection(Mapping[str, Any]):
                     if isinstance(frame, str)
                     else _RECEIVE_STRUCT(frame)
                 )
-        event_type, event, next_state = self._admit(message)
-        if next_state == _EXPECTED_DISCONNECT:
-            code, reason = disconnect_fields(event)
-            return Disconnect(code, reason)
-        if event_type == RECEIVE:
-            frame = data_frame(event, RECEIVE)
-            result: ReceiveEvent = (
-                Receive(None, frame) if isinstance(frame, str) else Receive(frame)
-            )
-        elif event_type == DISCONNECT:
-            code, reason = disconnect_fields(event)
-            self._record_close(code, reason)
-            result = Disconnect(code, reason)
-        else:
-            result = Connect()
-        self._client_state = next_state
-        return result
-
-    def _admit(self, message: object) -> tuple[str, dict[str, object], int]:
-        """The general path for an event from the server: check it is a well-formed websocket
-        event that may come now; return its type, its fields and the next client state.
-
-        The next state is _EXPECTED_DISCONNECT for the disconnect that follows a broken
-        transport (the client side is already DISCONNECTED then; see ``_lost``). Raises
-        ProtocolError for anything else that may not come in this state.
-        """
         event_type, event = server_event(message)
-        if event_type == DISCONNECT and self._disconnect_pending:
-            self._disconnect_pending = False
-            return event_type, event, _EXPECTED_DISCONNECT
-        next_state = next_client_state(self._client_state, self._app_state, event_type)
-        if next_state < 0:
-            raise ProtocolError(
-                client_state_problem(self._client_state, self._app_state, event_type)
-            )
         if event_type == RECEIVE:
-            self._check_accepted()
-        return event_type, event, next_state
+            self._move_client(RECEIVE)
+            frame = data_frame(event, RECEIVE)
+            return Receive(None, frame) if isinstance(frame, str) else Receive(frame)
+        if event_type == DISCONNECT:
+            error = self._disconnected(event)
+            return Disconnect(error.code, error.reason)
+        self._move_client(CONNECT)
+        return Connect()
 
     def _handshake(self, message: object) -> None:
-        """Check the event that opens the connection: it must be ``websocket.connect``."""
+        """Check the event that opens the connection: it must be ``websocket.connect`` (or a
+        disconnect: the client left first, raised as WebSocketDisconnect)."""
         event_type, event = server_event(message)
         if event_type == DISCONNECT:
-            code, reason = disconnect_fields(event)
-            self._client_state = DISCONNECTED
-            self._record_close(code, reason)
-            raise WebSocketDisconnect(code, reason)
+            raise self._disconnected(event)
         if event_type != CONNECT:
             raise ProtocolError(
                 client_state_problem(self._client_state, self._app_state, event_type)
             )
-        self._client_state = CONNECTED
-
-    def _check_accepted(self) -> None:
-        if not self._accepted:
-            # Reached only after a rejected handshake: the state table lets websocket.receive
-            # through once the application side is DISCONNECTED, as frames in flight may
-            # still arrive after a close that followed an accept.
-            raise ProtocolError(
-                "the server sent 'websocket.receive' although the application rejected the "
-                "handshake: no WebSocket was opened"
-            )
+        self._move_client(CONNECT)
 
     def _advance_app(self, event_type: str, error: type[Exception]) -> None:
-        next_state = next_app_state(self._app_state, event_type)
-        if next_state < 0:
+        """Move the application side for an event about to be sent, or raise: ``error`` if
+        the state forbids it, WebSocketDisconnect if the client is already gone."""
+        if next_app_state(self._app_state, event_type) < 0:
             raise error(app_state_problem(self._app_state, event_type))
-        if self._client_state == DISCONNECTED and event_type != CLOSE:
+        if client_ended(self._client_state) and event_type != CLOSE:
             # Nothing but a (no-op) close goes out once the client is gone: a server would
             # raise OSError (ASGI spec); report the disconnect already seen instead.
             raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
-        if event_type == ACCEPT:
-            self._accepted = True
-        self._app_state = next_state
+        self._move_app(event_type, error)
 
     def _accept_message(self, subprotocol: object, headers: object) -> dict[str, object]:
         if next_app_state(self._app_state, ACCEPT) < 0:
@@ -562,15 +528,13 @@ class Connection(Mapping[str, Any]):
         problem = close_code_problem(code) or close_reason_problem(reason)
         if problem:
             raise ValueError(problem)
-        if self._app_state == DISCONNECTED or self._client_state == DISCONNECTED:
+        if app_ended(self._app_state) or client_ended(self._client_state):
             return None
-        if self._app_state == RESPONSE:
-            raise WebSocketStateError(app_state_problem(self._app_state, CLOSE))
         # Checked above: an int (a plain one on the wire, also for an IntEnum) and a str or None.
         value = int_code(code)
         assert value is not None
         text = reason if isinstance(reason, str) else None
-        self._app_state = DISCONNECTED
+        self._move_app(CLOSE, WebSocketStateError)  # refused during a denial response
         self._record_close(value, text)
         message: dict[str, object] = {"type": CLOSE, "code": value}
         if text:
@@ -586,7 +550,7 @@ class Connection(Mapping[str, Any]):
         # Fast path, for data frames while data may flow: a ``websocket.send`` dict or Send
         # Struct with exactly one of text (a str) and bytes (bytes) set. Anything else (and
         # every refusal) takes the general path, which checks the same and explains.
-        if send_allowed(self._app_state) and self._client_state != DISCONNECTED:
+        if send_allowed(self._app_state) and self._client_state == CONNECTED:
             if type(message) is dict:
                 kind: object = message.get("type")  # narrowed before the compare: see _frame
                 if type(kind) is str and kind == SEND:
@@ -610,7 +574,7 @@ class Connection(Mapping[str, Any]):
             self._check_send_raw()
             return wire
         if event_type == CLOSE:
-            if self._app_state == DISCONNECTED or self._client_state == DISCONNECTED:
+            if app_ended(self._app_state) or client_ended(self._client_state):
                 return None
             self._advance_app(CLOSE, ProtocolError)
             code = wire["code"]
@@ -656,15 +620,15 @@ class Connection(Mapping[str, Any]):
         return wire
 
     def _check_send_raw(self) -> None:
-        if self._transport_lost:
+        if self._app_state == LOST:
             raise WebSocketDisconnect(self._close_code or 1006, self._close_reason or "")
         if next_app_state(self._app_state, SEND) < 0:
             raise ProtocolError(app_state_problem(self._app_state, SEND))
-        if self._client_state == DISCONNECTED:
+        if client_ended(self._client_state):
             raise WebSocketDisconnect(self._close_code or 1005, self._close_reason or "")
 
     def _check_can_receive_raw(self) -> None:
-        if self._client_state == DISCONNECTED:
+        if client_ended(self._client_state):
             raise WebSocketStateError(
                 f"cannot receive: the client already disconnected (code {self._close_code})"
             )
@@ -719,7 +683,7 @@ def json_message(conn: Connection, data: object, mode: object) -> dict[str, obje
     # An exact str is compared as one (see Connection._frame); anything else takes the slow path.
     if not (type(mode) is str and (mode == "text" or mode == "binary")):
         mode = _mode_value(mode)
-    if not (send_allowed(conn._app_state) and conn._client_state != DISCONNECTED):
+    if not (send_allowed(conn._app_state) and conn._client_state == CONNECTED):
         conn._check_send()  # raises, explaining the refusal
     encoded = conn._codec.encode_json(data)
     if mode == "text":
@@ -768,7 +732,7 @@ def check_receive(conn: Connection, mode: object) -> None:
     if conn._client_state != CONNECTED:
         raise WebSocketStateError(
             f"cannot receive: the client side is {state_name(conn._client_state)}"
-            + (" (the client already disconnected)" if conn._client_state == DISCONNECTED else "")
+            + (" (the client already disconnected)" if client_ended(conn._client_state) else "")
         )
 
 
@@ -803,7 +767,6 @@ def json_payload(
             type(kind) is str
             and kind == RECEIVE
             and receive_allowed(conn._client_state, conn._app_state)
-            and conn._accepted
         ):
             text = message.get("text")
             data = message.get("bytes")

@@ -16,9 +16,18 @@ illegal, and the one lookup function for each side says so; the caller chooses w
 (``ProtocolError`` for a raw event, ``WebSocketStateError`` for a high-level call). Because the
 tables are data, a test walks every (state, event) pair.
 
+Everything that changes what may come next is a state here, not a flag beside the tables: the
+public ``DISCONNECTED`` hides three internal ends (GONE on the client side: the transport broke
+and the server's own ``websocket.disconnect`` is still to come; REJECTED and LOST on the
+application side: the handshake was refused; a send broke on the transport). The server's
+``send`` raising OSError is the pseudo-event TRANSPORT_LOST, legal in every state of both
+tables. ``Connection`` has one writer per side (``_move_client``, ``_move_app``), each a lookup
+here; the test-suite walks every (state, event) pair and checks that nothing else assigns a
+state. docs/architecture.md draws both tables.
+
 One rule crosses the two sides: the server may deliver ``websocket.receive`` only once the
-application has accepted (ASGI spec, "Receive - receive_json"): before that, there is no open
-WebSocket to carry data.
+application has accepted (ASGI spec, "Receive - receive_json"): before that, and after a
+rejected handshake, there is no open WebSocket to carry data.
 
 States are small ints internally (cheap to compare in compiled code); :class:`WebSocketState` is
 their public face. This module is compiled with mypyc and knows nothing about I/O.
@@ -45,10 +54,27 @@ class WebSocketState(enum.Enum):
     RESPONSE = 3
 
 
+# Internal states. The first four are the public ones; the last three are what the public
+# DISCONNECTED hides, kept apart because each changes what comes next:
 CONNECTING: Final = 0
 CONNECTED: Final = 1
+#: Client side: the server delivered websocket.disconnect. Application side: the application
+#: closed an accepted connection.
 DISCONNECTED: Final = 2
+#: Application side only: a denial response is under way.
 RESPONSE: Final = 3
+#: Client side: the transport broke under a send (the server's send raised OSError), so the peer
+#: is gone, but the server's own websocket.disconnect is still to come: a receive already
+#: waiting in another task gets it (ASGI spec: a server "should" send websocket.disconnect when
+#: the connection is lost), and it must read as the end of the connection, not an error.
+GONE: Final = 4
+#: Application side: the handshake was refused (a close before accept, or a finished denial
+#: response). No WebSocket was opened, so a data frame from the server is out of order.
+REJECTED: Final = 5
+#: Application side: a send broke on the transport. Every later send reports the lost
+#: connection again (WebSocketDisconnect, code 1006) instead of a state error: the
+#: application closed nothing.
+LOST: Final = 6
 
 #: Public enum members by internal number.
 STATES: Final[tuple[WebSocketState, ...]] = (
@@ -56,6 +82,9 @@ STATES: Final[tuple[WebSocketState, ...]] = (
     WebSocketState.CONNECTED,
     WebSocketState.DISCONNECTED,
     WebSocketState.RESPONSE,
+    WebSocketState.DISCONNECTED,  # GONE
+    WebSocketState.DISCONNECTED,  # REJECTED
+    WebSocketState.DISCONNECTED,  # LOST
 )
 
 # Event type strings, as the ASGI spec names them.
@@ -69,6 +98,9 @@ RESPONSE_START: Final = "websocket.http.response.start"
 RESPONSE_BODY: Final = "websocket.http.response.body"
 # The table needs to tell the last body chunk (more_body=False) from the others.
 RESPONSE_BODY_MORE: Final = "websocket.http.response.body (more_body=True)"
+#: Not an ASGI event: the server's ``send`` raised OSError (ASGI spec: the peer is gone). It
+#: moves both sides, in both tables, so that a broken transport is a state like the others.
+TRANSPORT_LOST: Final = "transport lost (the server's send raised OSError)"
 
 #: Events the server may send the application, and events the application may send the server.
 RECEIVE_EVENT_TYPES: Final = frozenset((CONNECT, RECEIVE, DISCONNECT))
@@ -78,31 +110,53 @@ SEND_EVENT_TYPES: Final = frozenset((ACCEPT, SEND, CLOSE, RESPONSE_START, RESPON
 APP_TRANSITIONS: Final[dict[int, dict[str, int]]] = {
     CONNECTING: {
         ACCEPT: CONNECTED,
-        CLOSE: DISCONNECTED,  # before accept: rejects the handshake with HTTP 403
+        CLOSE: REJECTED,  # before accept: rejects the handshake with HTTP 403
         RESPONSE_START: RESPONSE,  # a denial response (websocket.http.response extension)
+        TRANSPORT_LOST: LOST,
     },
     CONNECTED: {
         SEND: CONNECTED,
         CLOSE: DISCONNECTED,
+        TRANSPORT_LOST: LOST,
     },
     RESPONSE: {
         RESPONSE_BODY_MORE: RESPONSE,
-        RESPONSE_BODY: DISCONNECTED,
+        RESPONSE_BODY: REJECTED,
+        TRANSPORT_LOST: LOST,
     },
-    DISCONNECTED: {},
+    # An ended side stays ended; a send that was already under way when it ended (another task's)
+    # may still fail on the transport, which changes nothing: the application's end stands.
+    DISCONNECTED: {TRANSPORT_LOST: DISCONNECTED},
+    REJECTED: {TRANSPORT_LOST: REJECTED},
+    LOST: {TRANSPORT_LOST: LOST},
 }
 
 #: What the server may deliver in each client state, and where it leads.
 CLIENT_TRANSITIONS: Final[dict[int, dict[str, int]]] = {
     CONNECTING: {
         CONNECT: CONNECTED,
+        DISCONNECT: DISCONNECTED,  # the client left during the handshake
+        TRANSPORT_LOST: GONE,
     },
     CONNECTED: {
         RECEIVE: CONNECTED,  # only once the application accepted: see next_client_state
         DISCONNECT: DISCONNECTED,
+        TRANSPORT_LOST: GONE,
     },
-    DISCONNECTED: {},
+    GONE: {
+        RECEIVE: GONE,  # a frame the server had read before the transport broke
+        DISCONNECT: DISCONNECTED,  # the server's report of the broken transport
+        TRANSPORT_LOST: GONE,
+    },
+    DISCONNECTED: {TRANSPORT_LOST: DISCONNECTED},
 }
+
+#: Client states in which the server has nothing more to say that the application may ask
+#: for: the ones numbered DISCONNECTED and above (RESPONSE is never a client state).
+CLIENT_ENDED: Final = frozenset((DISCONNECTED, GONE))
+
+#: Application states after which nothing but a (no-op) close may be sent.
+APP_ENDED: Final = frozenset((DISCONNECTED, REJECTED, LOST))
 
 #: What each application state allows, for error messages.
 _APP_ALLOWED: Final[dict[int, str]] = {
@@ -110,7 +164,19 @@ _APP_ALLOWED: Final[dict[int, str]] = {
     CONNECTED: "sending data and close()",
     RESPONSE: "the rest of the denial response body",
     DISCONNECTED: "nothing more: the application already closed the connection",
+    REJECTED: "nothing more: the application rejected the handshake",
+    LOST: "nothing more: the connection was lost under a send",
 }
+
+
+def client_ended(state: int) -> bool:
+    """Whether the client side has ended (DISCONNECTED or GONE): one int compare."""
+    return state >= DISCONNECTED
+
+
+def app_ended(state: int) -> bool:
+    """Whether the application side has ended (DISCONNECTED, REJECTED or LOST)."""
+    return state == DISCONNECTED or state >= REJECTED
 
 
 def state_name(state: int) -> str:
@@ -126,13 +192,19 @@ def next_app_state(state: int, event: str) -> int:
 def next_client_state(state: int, app_state: int, event: str) -> int:
     """The client state after the server delivers ``event`` in ``state``; -1 if illegal.
 
-    ``websocket.receive`` is legal only after the application accepted (or closed after
-    accepting: frames already in flight may still arrive).
+    ``websocket.receive`` is legal only once the application accepted (also after it closed
+    or lost the accepted connection: frames already in flight may still arrive), never after
+    it rejected the handshake.
     """
     next_state = CLIENT_TRANSITIONS[state].get(event, -1)
-    if event == RECEIVE and (app_state == CONNECTING or app_state == RESPONSE):
+    if event == RECEIVE and not _accepted(app_state):
         return -1
     return next_state
+
+
+def _accepted(app_state: int) -> bool:
+    """Whether the application side has been through an accept (a WebSocket exists)."""
+    return app_state == CONNECTED or app_state == DISCONNECTED or app_state == LOST
 
 
 # --- the per-message fast path --------------------------------------------------------------
@@ -145,12 +217,13 @@ def next_client_state(state: int, app_state: int, event: str) -> int:
 
 #: ``SEND_ALLOWED[app_state]``: may the application send a data frame in this state?
 SEND_ALLOWED: Final[tuple[bool, ...]] = tuple(
-    next_app_state(state, SEND) >= 0 for state in range(len(STATES))
+    state in APP_TRANSITIONS and next_app_state(state, SEND) >= 0 for state in range(len(STATES))
 )
 
-#: ``RECEIVE_ALLOWED[client_state * 4 + app_state]``: may the server deliver a data frame now?
+#: ``RECEIVE_ALLOWED[client_state * len(STATES) + app_state]``: may the server deliver a data
+#: frame now, in the common case (an open client side)? GONE also takes one, on the slow path.
 RECEIVE_ALLOWED: Final[tuple[bool, ...]] = tuple(
-    client in CLIENT_TRANSITIONS and next_client_state(client, app, RECEIVE) >= 0
+    client == CONNECTED and next_client_state(client, app, RECEIVE) >= 0
     for client in range(len(STATES))
     for app in range(len(STATES))
 )
@@ -163,8 +236,12 @@ def send_allowed(app_state: int) -> bool:
 
 def receive_allowed(client_state: int, app_state: int) -> bool:
     """Whether a ``websocket.receive`` event is legal in this pair of states (fast path,
-    = ``RECEIVE_ALLOWED``): the client side is open and the application has accepted."""
-    return client_state == CONNECTED and (app_state == CONNECTED or app_state == DISCONNECTED)
+    = ``RECEIVE_ALLOWED``): the client side is open and the application has accepted. (A
+    lost transport moves the client side to GONE as well, so the LOST compare is never reached
+    in practice: it keeps the predicate equal to the table.)"""
+    return client_state == CONNECTED and (
+        app_state == CONNECTED or app_state == DISCONNECTED or app_state == LOST
+    )
 
 
 def app_state_problem(state: int, event: str) -> str:
@@ -179,12 +256,20 @@ def app_state_problem(state: int, event: str) -> str:
 
 def client_state_problem(state: int, app_state: int, event: str) -> str:
     """Explain why the server may not deliver ``event`` in this pair of states."""
-    if event == RECEIVE and (app_state == CONNECTING or app_state == RESPONSE):
+    if event == RECEIVE and app_state == REJECTED:
+        return (
+            f"the server sent {event!r} although the application rejected the handshake: "
+            "no WebSocket was opened"
+        )
+    if event == RECEIVE and not _accepted(app_state):
         return (
             f"the server sent {event!r} before the application accepted the connection "
             f"(application side is {state_name(app_state)})"
         )
-    allowed = ", ".join(repr(e) for e in CLIENT_TRANSITIONS[state]) or "no further event"
+    allowed = (
+        ", ".join(repr(e) for e in CLIENT_TRANSITIONS[state] if e != TRANSPORT_LOST)
+        or "no further event"
+    )
     return (
         f"the server sent {event!r} while the client side is {state_name(state)}, "
         f"which allows {allowed}"

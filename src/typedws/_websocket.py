@@ -41,10 +41,10 @@ from typedws._errors import ProtocolError, WebSocketDisconnect, WebSocketStateEr
 from typedws._state import (
     ACCEPT,
     CONNECTING,
-    DISCONNECTED,
     RESPONSE,
     RESPONSE_START,
     app_state_problem,
+    client_ended,
 )
 from typedws.events import ReceiveEvent, SendEvent, SendEventDict
 from typedws.types import ASGIApp, Message, Scope
@@ -123,7 +123,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._lost() from None
+            raise self._send_failed() from None
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection; before ``accept()`` this rejects the handshake (HTTP 403).
@@ -138,8 +138,8 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            # The peer is already gone; the connection is closed either way.
-            self._lost_while_closing()
+            # The peer is already gone; the connection is closed either way: quietly.
+            self._send_failed()
 
     async def send_denial_response(self, response: ASGIApp) -> None:
         """Refuse the handshake with an HTTP response (any ASGI app that sends one).
@@ -179,7 +179,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._lost() from None
+            raise self._send_failed() from None
 
     async def send_bytes(self, data: _Bytes) -> None:
         """Send a binary frame. TypeError (before anything is sent) if ``data`` is not
@@ -188,7 +188,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._lost() from None
+            raise self._send_failed() from None
 
     async def send_json(self, data: Any, mode: Mode = "text") -> None:
         """Send ``data`` as compact JSON, in a text frame or (``mode="binary"``) a binary one.
@@ -201,7 +201,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._lost() from None
+            raise self._send_failed() from None
 
     async def send_msgpack(self, data: Any) -> None:
         """Send ``data`` encoded as MessagePack in a binary frame.
@@ -212,7 +212,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._lost() from None
+            raise self._send_failed() from None
 
     # Two overloads rather than one union: the implementation takes ``object`` so that mypyc does
     # not reject a malformed event with its own TypeError before ours can name the problem.
@@ -233,11 +233,11 @@ class WebSocket(Connection):
         try:
             await self._send(wire)
         except OSError:
+            error = self._send_failed()
             if wire["type"] == "websocket.close":
                 # As in close(): the peer is already gone; the connection is closed either way.
-                self._lost_while_closing()
                 return
-            raise self._lost() from None
+            raise error from None
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -359,7 +359,7 @@ class TextIterator:
         return self
 
     async def __anext__(self) -> str:
-        if self._websocket._client_state == DISCONNECTED:
+        if client_ended(self._websocket._client_state):
             raise StopAsyncIteration
         try:
             return await self._websocket.receive_text()
@@ -377,7 +377,7 @@ class BytesIterator:
         return self
 
     async def __anext__(self) -> bytes:
-        if self._websocket._client_state == DISCONNECTED:
+        if client_ended(self._websocket._client_state):
             raise StopAsyncIteration
         try:
             return await self._websocket.receive_bytes()
@@ -398,7 +398,7 @@ class JSONIterator(Generic[T]):
 
     async def __anext__(self) -> T:
         websocket = self._websocket
-        if websocket._client_state == DISCONNECTED:
+        if client_ended(websocket._client_state):
             raise StopAsyncIteration
         try:
             result: T = await websocket.receive_json(self._mode, type=self._target)
@@ -419,7 +419,7 @@ class MsgpackIterator(Generic[T]):
 
     async def __anext__(self) -> T:
         websocket = self._websocket
-        if websocket._client_state == DISCONNECTED:
+        if client_ended(websocket._client_state):
             raise StopAsyncIteration
         try:
             result: T = await websocket.receive_msgpack(type=self._target)
