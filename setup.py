@@ -70,10 +70,12 @@ def _build_mypy_config() -> str:
     return path
 
 
+cmdclass = {}
 if _wants_pure_build():
     ext_modules = []
 else:
     from mypyc.build import mypycify
+    from setuptools.command.build_ext import build_ext
 
     # build_support/ sits next to this file; a PEP 517 build does not put that on sys.path.
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -83,6 +85,15 @@ else:
         [f"--config-file={_build_mypy_config()}", *COMPILED_MODULES],
         opt_level="3",
     )
-    tune(ext_modules)  # speed-only edits to mypyc's C; see build_support/mypyc_tuning.py
+    # Speed-only edits to mypyc's C, for the pinned mypyc only; see build_support/mypyc_tuning.py.
+    tuning = tune(ext_modules)
 
-setup(ext_modules=ext_modules)
+    class BuildExtFallingBack(build_ext):
+        """build_ext that builds an extension from mypyc's own C if the edited C fails."""
+
+        def build_extension(self, ext):
+            tuning.build(ext, lambda: build_ext.build_extension(self, ext))
+
+    cmdclass["build_ext"] = BuildExtFallingBack
+
+setup(ext_modules=ext_modules, cmdclass=cmdclass)

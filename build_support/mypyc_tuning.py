@@ -1,11 +1,21 @@
 """Edits to the C that mypyc generates for typedws, and one compiler flag: speed only, behaviour
 unchanged.
 
-setup.py calls :func:`tune` on the extensions ``mypycify`` returns, before they are compiled. Each
-edit was measured with ``nox -s bench`` and callgrind (numbers in benchmarks/RESULTS.md and the
-commit messages), and the whole test-suite runs against the compiled build, so a behaviour change
-would show there. Each edit is applied only where the generated C has the exact shape it expects;
-a mypyc that writes its C differently gets its own C back, untouched: slower, never broken.
+setup.py calls :func:`tune` on the extensions ``mypycify`` returns, before they are compiled, and
+compiles them through :meth:`Tuning.build`. What each edit measured is in benchmarks/RESULTS.md
+("Build tuning"); the whole test-suite runs against the compiled build, so a behaviour change
+would show there.
+
+Three rules keep the build from breaking on a compiler these edits were not written for:
+
+- The edits apply only to the mypyc they were verified against, :data:`TUNED_FOR_MYPYC`, which
+  pyproject.toml pins exactly in ``[build-system] requires``. Any other mypyc (a build without
+  isolation, a distributor's newer mypy) gets its own C, untouched: slower, never broken.
+- Each edit first checks the exact shape it relies on, in the generated C and in mypyc's runtime
+  library (lib-rt, the C every mypyc extension compiles in); where the shape is not there the
+  edit is skipped, and the build output says which and why.
+- If the edited C fails to compile, the extension is built again from mypyc's own C and flags,
+  and the build output says so loudly: the edits can make a build slower to fix, never fail.
 
 1. Awaiting a coroutine. mypyc's ``CPy_GetCoro`` calls the awaited object's ``__await__``; for a
    coroutine (what the ``receive`` and ``send`` of every Python ASGI server return) that makes a
@@ -13,24 +23,31 @@ a mypyc that writes its C differently gets its own C back, untouched: slower, ne
    returns through a StopIteration exception. A coroutine speaks ``PyIter_Send`` itself (the
    interpreter's own ``await`` iterates it directly), so it is handed over as it is; anything
    else (a Future, a compiled coroutine, a trio awaitable) still goes through ``CPy_GetCoro``.
-   Measured: layer benchmark, small text, 1.20x -> 1.11x the ``thin`` floor.
+   Relies on mypyc driving what ``CPy_GetCoro`` returned only through ``CPyIter_Send`` (which
+   must call ``PyIter_Send``) and ``CPy_YieldFromErrorHandle`` (the ``throw``/``close``
+   methods, which coroutines have): mypy 1.x stepped it with ``tp_iternext``, which a coroutine
+   lacks. Checked at each await; an await of another shape keeps ``CPy_GetCoro``.
 2. Environments nobody reads. For every call of an ``async def`` method, mypyc allocates an
    "environment" object next to the generator object; for a method without nested functions its
    only field, ``___mypyc_self__``, is never written, and the generator reads nothing from it
    (its variables live on the generator; it only checks the pointer is set). Such an
    environment type gets one shared instance per process instead of a new one per call: one
-   allocation, GC-track and deallocation fewer per awaited call. Measured: 153 instructions and
-   15 L1 data misses (callgrind) less per echoed message; small text 1.067x -> 1.042x thin,
-   typed decode 1.139x -> 1.103x (medians of 6 alternating runs).
+   allocation, GC-track and deallocation fewer per awaited call. Checked per environment type:
+   the struct has that one field, no generated code writes any ``___mypyc_self__`` or reads
+   a field through that struct, and its constructor is the one next to its free-list.
 3. Error paths out of the hot code. mypyc follows every call with a branch that records a
    traceback or raises a TypeError/AttributeError. Routing those through functions marked
    ``cold`` lets the C compiler move them out of line, so the code run per message is denser.
-   Measured: 6% fewer simulated L1 instruction misses per echoed message (556 -> 522).
-4. ``-fno-semantic-interposition`` (Linux). The extension is position-independent code, and GCC then
-   assumes that any exported function may be replaced at load time, so it neither inlines nor
-   directly calls mypyc's functions (every one of them is exported). CPython builds itself with
-   this flag for the same reason; nothing loads a replacement for typedws's internals.
-   Measured: 256 instructions less per echoed message; small text 1.049x -> 1.016x thin.
+   Checked: lib-rt declares the four helpers with the exact parameters of the wrappers and
+   defines ``CPy_NOINLINE`` and ``CPy_COLD``, and the generated C calls them.
+4. ``-fno-semantic-interposition`` (Linux). The extension is position-independent code, and GCC
+   then assumes that any exported function may be replaced at load time, so it neither inlines
+   nor directly calls mypyc's functions (every one of them is exported). CPython builds itself
+   with this flag for the same reason; nothing loads a replacement for typedws's internals.
+   ELF only: Mach-O (two-level namespace) and Windows DLLs do not interpose.
+
+A build that carries edits 1-3 says which in a string of the shared library
+(``typedws-mypyc-tuning: edits ...``), which tests/test_build_tuning.py reads.
 """
 
 from __future__ import annotations
@@ -38,9 +55,20 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
-__all__ = ["tune"]
+__all__ = ["TUNED_FOR_MYPYC", "Tuning", "tune"]
+
+#: The mypyc (mypy) release whose C these edits were written and verified against; the exact
+#: pin of mypy in pyproject.toml ``[build-system] requires`` must name the same version.
+TUNED_FOR_MYPYC = "2.4.1"
+
+_FLAG = "-fno-semantic-interposition"
+# Saved beside an edited file: mypyc's own C, for the fallback. mypyc does not rewrite a C file
+# whose module group is unchanged in its cache, so a second build can find the edited C on disk.
+_ORIGINAL_SUFFIX = ".mypyc-original"
+_MARKER = "typedws-mypyc-tuning: edits"
 
 _GET_CORO = """
 /* typedws (build_support/mypyc_tuning.py, edit 1): await coroutines directly. */
@@ -99,6 +127,36 @@ TypedWS_AttributeError(const char *filename, const char *funcname, const char *c
 #define CPy_AttributeError TypedWS_AttributeError
 """
 
+# Edit 3 wraps these lib-rt functions (CPy.h) with exactly these parameters.
+_COLD_FUNCTIONS = {
+    "CPy_AddTraceback": "const char *filename, const char *funcname, int line, PyObject *globals",
+    "CPy_TypeError": "const char *expected, PyObject *value",
+    "CPy_TypeErrorTraceback": "const char *filename, const char *funcname, int line, "
+    "PyObject *globals, const char *expected, PyObject *value",
+    "CPy_AttributeError": "const char *filename, const char *funcname, const char *classname, "
+    "const char *attrname, int line, PyObject *globals",
+}
+
+# An await in a generator's body: the awaitable turned into the iterator mypyc then drives.
+_AWAIT = re.compile(r"^\s*(cpy_r_\w+) = CPy_GetCoro\(cpy_r_\w+\);$")
+# Where that iterator is kept: a field of the generator object.
+_AWAIT_STORE = r"^\s*\(\((\w+) \*\)cpy_r___mypyc_self__\)->(\w+) = {value};$"
+# Bookkeeping of that field: slot functions, reference counting, replacing its value.
+_GEN_FIELD = r"\(\(\w+ \*\)cpy_r_\w+\)->\w+"
+_FIELD_BOOKKEEPING = re.compile(
+    r"^\s*(?:(?:Py_VISIT|Py_CLEAR)\(self->\w+\);"
+    rf"|CPy_X?DECREF\({_GEN_FIELD}\);"
+    rf"|if \({_GEN_FIELD} != NULL\) \{{"
+    rf"|{_GEN_FIELD} = (?:cpy_r_\w+|NULL);"
+    r"|self->\w+ = NULL;)$"
+)
+_FIELD_READ = re.compile(rf"^\s*(cpy_r_\w+) = {_GEN_FIELD};$")
+# mypyc >= 2 steps an awaited iterator with PyIter_Send (third argument: the return value).
+_DRIVE = (
+    r"^\s*cpy_r_\w+ = (?:CPyIter_Send\({it}, cpy_r_\w+, cpy_r_\w+\)"
+    r"|CPy_YieldFromErrorHandle\({it}, cpy_r_\w+\));$"
+)
+
 # An environment type with no field but its (never written) ___mypyc_self__, in the header.
 _PLACEHOLDER_ENV = re.compile(
     r"typedef struct \{\n\s*PyObject_HEAD\n\s*CPyVTableItem \*vtable;\n"
@@ -110,8 +168,113 @@ _ENV_CONSTRUCTOR = re.compile(
 )
 
 
+class Extension(Protocol):
+    """What :func:`tune` uses of a setuptools ``Extension``."""
+
+    name: str
+    sources: list[str]
+    include_dirs: list[str]
+    extra_compile_args: list[str]
+
+
+class ShapeMismatch(Exception):
+    """The C is not of the shape an edit relies on; the edit is skipped."""
+
+
 def _say(message: str) -> None:
     print(f"typedws build_support/mypyc_tuning.py: {message}", file=sys.stderr)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+class Runtime:
+    """The parts of mypyc's runtime library (lib-rt) that the edits rely on, as text."""
+
+    def __init__(self, directory: str | None) -> None:
+        self.directory = directory
+        self.files: dict[str, str] = {}
+        for name in ("CPy.h", "mypyc_util.h", "misc_ops.c"):
+            path = os.path.join(directory, name) if directory else ""
+            if path and os.path.exists(path):
+                with open(path, encoding="utf-8") as file:
+                    self.files[name] = file.read()
+
+    @classmethod
+    def of(cls, extensions: Iterable[Extension]) -> Runtime:
+        """The lib-rt directory among the include directories mypyc gave its extensions."""
+        for extension in extensions:
+            for directory in extension.include_dirs:
+                if os.path.exists(os.path.join(directory, "CPy.h")):
+                    return cls(directory)
+        return cls(None)
+
+    def text(self, name: str) -> str:
+        if name not in self.files:
+            raise ShapeMismatch(f"no {name} in mypyc's runtime library ({self.directory})")
+        return self.files[name]
+
+    def function(self, name: str, file: str) -> str:
+        """The body of the C function ``name`` defined in lib-rt's ``file``."""
+        text = self.text(file)
+        match = re.search(rf"^\w[\w \*]*\b{name}\([^)]*\)\s*\{{\n(.*?)^\}}", text, re.M | re.S)
+        if match is None:
+            raise ShapeMismatch(f"lib-rt {file} does not define {name}")
+        return match.group(1)
+
+
+def _await_directly(lines: list[str], runtime: Runtime) -> tuple[int, int]:
+    """Edit 1, in place on ``lines``: returns (awaits edited, awaits found)."""
+    if _flat("PyObject *CPy_GetCoro(PyObject *obj);") not in _flat(runtime.text("CPy.h")):
+        raise ShapeMismatch("lib-rt CPy.h declares CPy_GetCoro differently")
+    if "PyIter_Send(" not in runtime.function("CPyIter_Send", "misc_ops.c"):
+        raise ShapeMismatch("lib-rt's CPyIter_Send does not await through PyIter_Send")
+    error_handle = runtime.function("CPy_YieldFromErrorHandle", "misc_ops.c")
+    if ".throw_)" not in error_handle or ".close_)" not in error_handle:
+        raise ShapeMismatch(
+            "lib-rt's CPy_YieldFromErrorHandle does not use the throw and close methods"
+        )
+    # Every line naming each generator field, by field name (one pass over the file).
+    uses: dict[str, list[int]] = {}
+    for number, line in enumerate(lines):
+        if "->" in line:
+            for field in set(re.findall(r"->(\w+)", line)):
+                uses.setdefault(field, []).append(number)
+    sites = [number for number, line in enumerate(lines) if "CPy_GetCoro(" in line]
+    edited = 0
+    for site in sites:
+        if _awaited_only_through_send(lines, site, uses):
+            lines[site] = lines[site].replace("CPy_GetCoro(", "TypedWS_GetCoro(")
+            edited += 1
+    return edited, len(sites)
+
+
+def _awaited_only_through_send(lines: list[str], site: int, uses: dict[str, list[int]]) -> bool:
+    """Whether the iterator made at ``lines[site]`` is only ever stepped by PyIter_Send."""
+    match = _AWAIT.match(lines[site])
+    if match is None:
+        return False
+    store = re.compile(_AWAIT_STORE.format(value=re.escape(match.group(1))))
+    for number in range(site + 1, min(site + 16, len(lines))):
+        stored = store.match(lines[number])
+        if stored is not None:
+            break
+    else:
+        return False
+    field = stored.group(2)
+    sent = False
+    for number in uses.get(field, []):
+        line = lines[number]
+        if _FIELD_BOOKKEEPING.match(line):
+            continue
+        read = _FIELD_READ.match(line)
+        if read is None or number + 1 == len(lines):
+            return False
+        if not re.match(_DRIVE.format(it=re.escape(read.group(1))), lines[number + 1]):
+            return False
+        sent = sent or "CPyIter_Send(" in lines[number + 1]
+    return sent
 
 
 def _shared_envs(code: str, header: str) -> tuple[str, list[str]]:
@@ -120,66 +283,203 @@ def _shared_envs(code: str, header: str) -> tuple[str, list[str]]:
     Returns the edited code and the declarations of the instances' slots.
     """
     placeholders = set(_PLACEHOLDER_ENV.findall(header))
-    if not placeholders or "->___mypyc_self__ =" in code:
-        return code, []
+    if not placeholders:
+        raise ShapeMismatch("no environment type with ___mypyc_self__ as its only field")
+    if "->___mypyc_self__ =" in code:
+        raise ShapeMismatch("generated code writes an environment's ___mypyc_self__")
     slots: list[str] = []
     for constructor, struct in _ENV_CONSTRUCTOR.findall(code):
         call = f" = {constructor}();"
-        if struct not in placeholders or call not in code:
+        # A field read through the struct (mypyc's form: ((T *)cpy_r_x)->field) means someone
+        # reads this environment after all.
+        if struct not in placeholders or call not in code or f"(({struct} *)cpy_r_" in code:
             continue
         slot = f"TypedWS_env_{len(slots)}"
         slots.append(f"static PyObject *{slot} = NULL;  /* {struct} */")
         code = code.replace(call, f" = TypedWS_SharedEnv(&{slot}, {constructor});")
+    if not slots:
+        raise ShapeMismatch("no placeholder environment is built by its free-list constructor")
     return code, slots
 
 
-def _tune_file(path: str) -> None:
-    with open(path, encoding="utf-8") as file:
-        lines = file.read().split("\n")
+def _check_cold_errors(code: str, runtime: Runtime) -> None:
+    """Edit 3's preconditions (the edit itself is text added after the #include block)."""
+    declarations = _flat(runtime.text("CPy.h"))
+    for name, parameters in _COLD_FUNCTIONS.items():
+        if _flat(f"void {name}({parameters});") not in declarations:
+            raise ShapeMismatch(f"lib-rt CPy.h declares {name} differently")
+    util = runtime.text("mypyc_util.h")
+    for macro in ("CPy_NOINLINE", "CPy_COLD"):
+        if f"#define {macro}" not in util:
+            raise ShapeMismatch(f"lib-rt mypyc_util.h does not define {macro}")
+    if not any(f"{name}(" in code for name in _COLD_FUNCTIONS):
+        raise ShapeMismatch("the generated C calls none of the error helpers")
+    if any(f"#define {name}" in code or f"TypedWS{name[3:]}" in code for name in _COLD_FUNCTIONS):
+        raise ShapeMismatch("the generated C already defines these names")
+
+
+def _tune_text(path: str, text: str, header: str, runtime: Runtime) -> tuple[str, list[int]]:
+    """The edited C of ``path`` and the numbers of the edits applied (none: ``text`` as is)."""
+    lines = text.split("\n")
     body = 0
     while body < len(lines) and lines[body].startswith("#include"):
         body += 1
-    code = "\n".join(lines[body:])
-    if "TypedWS_GetCoro" in code:  # already edited (mypyc left an unchanged file alone)
-        return
     if body == 0:
         _say(f"{path}: no #include block; left as mypyc wrote it")
-        return
-    helpers = []
-    if "CPy_GetCoro(" in code:
-        code = code.replace("CPy_GetCoro(", "TypedWS_GetCoro(")
-        helpers.append(_GET_CORO)
+        return text, []
+    code_lines = lines[body:]
+    applied: list[int] = []
+    helpers: list[str] = []
+    try:
+        edited, found = _await_directly(code_lines, runtime)
+    except ShapeMismatch as mismatch:
+        _say(f"{path}: edit 1 skipped: {mismatch}")
     else:
-        _say(f"{path}: no CPy_GetCoro call; edit 1 skipped")
-    header_path = path[: -len(".c")] + ".h"
-    header = ""
-    if os.path.exists(header_path):
-        with open(header_path, encoding="utf-8") as file:
-            header = file.read()
-    code, slots = _shared_envs(code, header)
-    if slots:
+        if edited:
+            applied.append(1)
+            helpers.append(_GET_CORO)
+        if not found:
+            _say(f"{path}: edit 1 skipped: no await in the generated C")
+        elif edited < found:
+            _say(f"{path}: edit 1: {found - edited} of {found} awaits of another shape kept")
+    code = "\n".join(code_lines)
+    try:
+        code, slots = _shared_envs(code, header)
+    except ShapeMismatch as mismatch:
+        _say(f"{path}: edit 2 skipped: {mismatch}")
+    else:
+        applied.append(2)
         helpers += [_SHARED_ENV, *slots]
+    try:
+        _check_cold_errors(code, runtime)
+    except ShapeMismatch as mismatch:
+        _say(f"{path}: edit 3 skipped: {mismatch}")
     else:
-        _say(f"{path}: no placeholder environment found; edit 2 skipped")
-    helpers.append(_COLD_ERRORS)
-    with open(path, "w", encoding="utf-8") as file:
-        file.write("\n".join([*lines[:body], *helpers, code]))
+        applied.append(3)
+        helpers.append(_COLD_ERRORS)
+    if not applied:
+        return text, []
+    numbers = " ".join(map(str, applied))
+    # Non-static: kept in the shared library, where the compiled build's test looks for it.
+    helpers.append(f'const char TypedWS_mypyc_tuning[] = "{_MARKER} {numbers}";\n')
+    return "\n".join([*lines[:body], *helpers, code]), applied
 
 
-def tune(ext_modules: list[Any]) -> None:
-    """Apply the edits to the shared C file(s) of mypyc's extensions (see the module docstring)."""
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", newline="") as file:
+        return file.read()
+
+
+def _write(path: str, text: str) -> None:
+    # Unchanged text keeps its mtime, so setuptools does not recompile it (as mypyc does).
+    if os.path.exists(path) and _read(path) == text:
+        return
+    with open(path, "w", encoding="utf-8", newline="") as file:
+        file.write(text)
+
+
+class Tuning:
+    """The edits :func:`tune` made, and how to undo them if they do not compile."""
+
+    def __init__(self) -> None:
+        #: Edited C file -> mypyc's own C.
+        self.originals: dict[str, str] = {}
+        #: Edit numbers applied, per edited C file.
+        self.applied: dict[str, list[int]] = {}
+        #: id() of an extension given the flag -> its own compile arguments.
+        self.flags: dict[int, list[str]] = {}
+
+    def _tune_file(self, path: str, runtime: Runtime) -> None:
+        text = _read(path)
+        original_path = path + _ORIGINAL_SUFFIX
+        if _MARKER in text:
+            # mypyc found nothing to regenerate and left the C a previous build edited.
+            if not os.path.exists(original_path):
+                _say(f"{path}: edited by an earlier build, mypyc's own C is gone; left as it is")
+                return
+            text = _read(original_path)
+        header_path = path[: -len(".c")] + ".h"
+        header = _read(header_path) if os.path.exists(header_path) else ""
+        edited, applied = _tune_text(path, text, header, runtime)
+        if applied:
+            _write(original_path, text)
+            self.originals[path] = text
+            self.applied[path] = applied
+        _write(path, edited)
+
+    def _add_flag(self, extension: Extension) -> None:
+        self.flags[id(extension)] = list(extension.extra_compile_args)
+        extension.extra_compile_args = [*extension.extra_compile_args, _FLAG]
+
+    def undo(self, extension: Extension) -> bool:
+        """Give ``extension`` mypyc's own C and flags back; False if it had no edit."""
+        undone = False
+        for source in extension.sources:
+            if source in self.originals:
+                _write(source, self.originals.pop(source))
+                self.applied.pop(source, None)
+                undone = True
+        if id(extension) in self.flags:
+            extension.extra_compile_args = self.flags.pop(id(extension))
+            undone = True
+        return undone
+
+    def build(self, extension: Extension, build: Callable[[], object]) -> None:
+        """Run ``build`` (compile ``extension``); if it fails, rebuild from mypyc's own C.
+
+        Raises what the second build raises: mypyc's own C failing is not the edits' doing.
+        """
+        try:
+            build()
+        # Whatever the compiler or linker raised (CompileError, LinkError, an unknown flag):
+        # mypyc's own C is the reference build, and the edits must never be why a build fails.
+        except Exception as error:
+            if not self.undo(extension):
+                raise
+            rule = "*" * 78
+            print(
+                f"\n{rule}\ntypedws: the C of {extension.name} as build_support/mypyc_tuning.py "
+                f"edited it did not build:\n    {type(error).__name__}: {error}\n"
+                "Building it again from mypyc's own C and flags, without the edits: same "
+                "behaviour, slower.\nPlease report this, with the compiler output above, "
+                f"to the typedws issue tracker.\n{rule}\n",
+                file=sys.stderr,
+                flush=True,
+            )
+            build()
+
+
+def tune(extensions: list[Extension], *, mypyc_version: str | None = None) -> Tuning:
+    """Apply the edits to the shared C file(s) of mypyc's extensions (see the module docstring).
+
+    ``mypyc_version`` defaults to the installed mypy's; any but :data:`TUNED_FOR_MYPYC` leaves
+    everything as mypyc made it.
+    """
+    tuning = Tuning()
+    if mypyc_version is None:
+        from mypy.version import __version__
+
+        mypyc_version = __version__
+    if mypyc_version != TUNED_FOR_MYPYC:
+        _say(
+            f"mypyc {mypyc_version} is not {TUNED_FOR_MYPYC}, the one these edits were verified "
+            "against (pyproject.toml pins it for the build); building mypyc's own C, no edits"
+        )
+        return tuning
+    runtime = Runtime.of(extensions)
     sources = {
         source
-        for extension in ext_modules
+        for extension in extensions
         for source in extension.sources
         if os.path.basename(source).startswith("__native") and source.endswith(".c")
     }
     for path in sorted(sources):
-        _tune_file(path)
-    # ELF shared libraries only: Mach-O (two-level namespace) and Windows DLLs do not interpose.
+        tuning._tune_file(path, runtime)
     if sys.platform.startswith("linux"):
-        for extension in ext_modules:
-            extension.extra_compile_args = [
-                *extension.extra_compile_args,
-                "-fno-semantic-interposition",
-            ]
+        for extension in extensions:
+            tuning._add_flag(extension)
+    for path, applied in tuning.applied.items():
+        _say(f"{os.path.basename(path)}: edits {', '.join(map(str, applied))} applied")
+    if sys.platform.startswith("linux"):
+        _say(f"edit 4 applied: {_FLAG}")
+    return tuning
