@@ -2,8 +2,9 @@
 
 Two parts, each checked in one run per type checker (mypy --strict, pyright strict) to keep the
 suite fast:
-- tests/typing/payload_usage.py must type-check cleanly under both: it pins, with
-  ``assert_type``, the type of every public receive and iter method with and without ``type=``.
+- the usage examples in tests/typing/ must type-check cleanly under both: they pin, with
+  ``assert_type``, the type of every public receive and iter method with and without ``type=``
+  (payload_usage.py) and of broadcast channels and subscriptions (broadcast_usage.py).
   ``assert_type`` is exact in both checkers, so both infer the same types;
 - each snippet in REJECTED must be refused by both, on its last line, with the mypy error code
   and the pyright rules given next to it (and no others), so that a too-loose signature (``Any``
@@ -32,17 +33,19 @@ from typing import Any, NoReturn
 
 import pytest
 
-USAGE = Path(__file__).parent / "typing" / "payload_usage.py"
+USAGE = sorted((Path(__file__).parent / "typing").glob("*.py"))
+USAGE_NAMES = {path.name for path in USAGE}
 SNIPPETS = "rejected_snippets.py"
 
 #: Prepended to every snippet; each snippet is the body of an ``async def`` with ``ws`` (and a
-#: test client's ``session``) at hand.
+#: test client's ``session``, a ``Broadcast`` ``bc``) at hand.
 PRELUDE = """\
 from __future__ import annotations
 
 import msgspec
 
 from typedws import Codec, WebSocket
+from typedws.broadcast import Broadcast, Channel
 from typedws.testing import Session
 from typedws.types import Receive, Scope, Send
 
@@ -169,6 +172,22 @@ REJECTED = [
         OVERLOAD,
         'await session.receive_msgpack("binary")',
     ),
+    # A channel's messages have its type. (mypy: "Cannot infer value of type parameter T", as
+    # Channel[T] is invariant and the message is no T.)
+    Rejected(
+        "publish_another_type",
+        "misc",
+        ARG,
+        'await bc.publish(Channel("c", Chat), Join(room="x"))',
+    ),
+    Rejected(
+        "subscribed_item_attribute",
+        "union-attr",
+        ATTR,
+        'async with bc.subscribe(Channel("c", Chat | Join)) as sub:\n'
+        "    async for item in sub:\n"
+        "        print(item.text)",
+    ),
     # Codec and its hooks.
     Rejected("codec_hook_not_callable", "arg-type", ARG, "Codec(enc_hook=1)"),
     Rejected("dec_hook_wrong_arity", "arg-type", ARG, "Codec(dec_hook=one_argument)"),
@@ -187,8 +206,8 @@ def _snippet_module() -> tuple[str, dict[int, str]]:
     for snippet in REJECTED:
         lines += ["", ""]
         lines.append(
-            f"async def {snippet.name}(ws: WebSocket, session: Session, scope: Scope, "
-            "receive: Receive, send: Send) -> None:"
+            f"async def {snippet.name}(ws: WebSocket, session: Session, bc: Broadcast, "
+            "scope: Scope, receive: Receive, send: Send) -> None:"
         )
         for line in textwrap.indent(snippet.body, "    ").splitlines():
             lines.append(line)
@@ -228,7 +247,7 @@ def _sorted_out(errors: list[tuple[str, int, str, str]], owner: dict[int, str]) 
         stray=[],
     )
     for file_name, line, code, text in errors:
-        if file_name == USAGE.name:
+        if file_name in USAGE_NAMES:
             run.usage_errors.append(f"{file_name}:{line}: {text} [{code}]")
         elif file_name == SNIPPETS and (name := owner.get(line)) is not None:
             run.codes[name].append(code)
@@ -263,7 +282,7 @@ def mypy_run(tmp_path_factory: pytest.TempPathFactory) -> CheckerRun:
             "--show-error-codes",
             "--no-error-summary",
             "--no-color-output",
-            os.fspath(USAGE),
+            *map(os.fspath, USAGE),
             os.fspath(snippets),
         ]
     )
@@ -296,7 +315,8 @@ def pyright_run(tmp_path_factory: pytest.TempPathFactory) -> CheckerRun:
     workdir = tmp_path_factory.mktemp("pyright")
     source, owner = _snippet_module()
     (workdir / SNIPPETS).write_text(source, encoding="utf-8")
-    shutil.copyfile(USAGE, workdir / USAGE.name)
+    for usage in USAGE:
+        shutil.copyfile(usage, workdir / usage.name)
     config = {"typeCheckingMode": "strict", "pythonVersion": "3.10"}
     (workdir / "pyrightconfig.json").write_text(json.dumps(config), encoding="utf-8")
     completed = subprocess.run(
@@ -314,7 +334,7 @@ def pyright_run(tmp_path_factory: pytest.TempPathFactory) -> CheckerRun:
         f"pyright failed (status {completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
     )
     report: dict[str, Any] = json.loads(completed.stdout)
-    assert report["summary"]["filesAnalyzed"] == 2, report["summary"]
+    assert report["summary"]["filesAnalyzed"] == len(USAGE) + 1, report["summary"]
     errors: list[tuple[str, int, str, str]] = []
     for diagnostic in report["generalDiagnostics"]:
         if diagnostic["severity"] != "error":

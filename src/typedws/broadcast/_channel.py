@@ -10,11 +10,15 @@ Not compiled: the work here is done inside msgspec, so mypyc would only add a la
 from __future__ import annotations
 
 import builtins
-from typing import Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
 
 from .._errors import PayloadError
+
+if TYPE_CHECKING:
+    # PEP 747: lets ``Channel("room", Chat | Join)`` bind T to the union (type checkers only).
+    from typing_extensions import TypeForm
 
 __all__ = ["Channel", "Codec"]
 
@@ -31,8 +35,10 @@ class Channel(Generic[T]):
     """A named channel whose messages are of type ``T``, encoded as JSON or MessagePack.
 
     ``T`` is anything msgspec can encode and decode: Structs, dataclasses, TypedDicts, tagged
-    unions of Structs, builtins. For a union, spell the type parameter:
-    ``Channel[Chat | Join]("room", Chat | Join)`` (mypy cannot infer a union from a value).
+    unions of Structs, builtins. ``T`` is inferred from the type given, a union or other type
+    form included (PEP 747 ``TypeForm``): ``Channel("room", Chat | Join)`` is a
+    ``Channel[Chat | Join]`` under mypy and pyright; spelling it, ``Channel[Chat | Join](...)``,
+    works too.
 
     Raises ``TypeError`` for a name that is not a ``str`` or a type msgspec cannot handle, and
     ``ValueError`` for an empty or too long name, one with control characters, or an unknown codec.
@@ -47,8 +53,8 @@ class Channel(Generic[T]):
 
     @overload
     def __init__(self, name: str, type: builtins.type[T], *, codec: Codec = "json") -> None: ...
-    @overload
-    def __init__(self, name: str, type: Any, *, codec: Codec = "json") -> None: ...
+    @overload  # a union or other type form (``Chat | Join``, ``Literal["a"]``) that is not a class
+    def __init__(self, name: str, type: TypeForm[T], *, codec: Codec = "json") -> None: ...
 
     def __init__(self, name: str, type: Any, *, codec: Codec = "json") -> None:
         if not isinstance(name, str):
