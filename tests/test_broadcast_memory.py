@@ -87,7 +87,7 @@ def test_channel_rejects_bad_declarations() -> None:
     with pytest.raises(ValueError, match="codec must be 'json' or 'msgpack', not 'xml'"):
         Channel("x", Chat, codec="xml")  # type: ignore[call-overload]
     with pytest.raises(TypeError, match="msgspec cannot handle type"):
-        Channel("x", object())
+        Channel("x", object())  # type: ignore[call-overload]
     assert repr(ROOM) == "Channel('room', <class 'test_broadcast_memory.Chat'>, codec='json')"
 
 
