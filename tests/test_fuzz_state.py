@@ -36,7 +36,7 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from fakes import CONNECT, accepted, disconnect, make_scope, text
 from fakes import FakeServer as FakeScriptServer
@@ -83,6 +83,28 @@ class Starved(Exception):
 
 class Suspended(AssertionError):
     """A call yielded to the event loop although the fake server never blocks."""
+
+
+class _Park:
+    """What the fake server awaits to suspend a task (a parked reader or writer): it yields
+    once, to whoever drives the coroutine, which resumes it with another ``send(None)``."""
+
+    def __await__(self) -> Any:
+        yield PARKED
+
+
+#: What a parked coroutine yields to its driver.
+PARKED: Final = "parked"
+
+
+def park(coro: Coroutine[Any, Any, Any]) -> None:
+    """Start a coroutine that must suspend in the fake server (a task now waiting there)."""
+    try:
+        yielded = coro.send(None)
+    except BaseException:
+        coro.close()
+        raise
+    assert yielded == PARKED, f"suspended on {yielded!r}, not in the fake server"
 
 
 def drive(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -404,6 +426,10 @@ class Model:
     close_reason: str | None = None
     broken: bool = False
     lost: bool = False  # a send failed on the broken transport (not a close: that is quiet)
+    # The transport broke under a send while the client side was open: the server still owes
+    # the application its websocket.disconnect, which a receive already waiting in another task
+    # (a parked reader) gets as the end of the connection.
+    owed: bool = False
     queue: list[Incoming] = field(default_factory=list)
 
     def _record(self, code: int, reason: str | None) -> None:
@@ -414,15 +440,20 @@ class Model:
     def _transmit(self) -> Expect:
         """One event goes to the server; a broken transport means the peer is gone (1006)."""
         if self.broken:  # both sides end, as in Starlette; the app learns the code 1006
-            self.c = DISCONNECTED
+            self._client_gone_under_send()
             if self.a != DISCONNECTED:
-                # Later sends report the lost connection again. Not after the last chunk of a
-                # denial response: the application had ended its side, and that stands.
+                # Later sends report the lost connection again, if there was a WebSocket to
+                # lose: not after a denial response (cut short or not), which opened none.
+                self.lost = self.a == CONNECTED
                 self.a = DISCONNECTED
-                self.lost = True
             self._record(1006, "")
             return Expect(raises=(WebSocketDisconnect,), code=1006)
         return Expect(sends=1)
+
+    def _client_gone_under_send(self) -> None:
+        if self.c != DISCONNECTED:
+            self.owed = True
+            self.c = DISCONNECTED
 
     def _gone(self) -> Expect:
         return Expect(raises=(WebSocketDisconnect,), code=self.close_code)
@@ -454,19 +485,35 @@ class Model:
             return Expect(raises=problems, code=self.close_code)
         return self._transmit()
 
-    def receive_data(self, want_text: bool, decode: Callable[[Payload], object]) -> Expect:
+    def receive_refused(self) -> Expect | None:
+        """What a data receive raises before it waits, if it may not wait at all."""
         if self.a in (CONNECTING, RESPONSE) or self.c != CONNECTED:
             return Expect(raises=(WebSocketStateError,))
+        return None
+
+    def receive_data(self, want_text: bool, decode: Callable[[Payload], object]) -> Expect:
+        refused = self.receive_refused()
+        if refused is not None:
+            return refused
         incoming = self._pull()
         if incoming is None:
             return Expect(raises=(Starved,))
-        if incoming.kind == "disconnect":
+        return self.data_arrives(incoming, want_text, decode)
+
+    def data_arrives(
+        self, incoming: Incoming, want_text: bool, decode: Callable[[Payload], object]
+    ) -> Expect:
+        """What a data receive that passed its checks does with the event the server gives it
+        (at once, or later for a parked reader, by when a writer may have changed the state)."""
+        if incoming.kind == "disconnect" and (self.c == CONNECTED or self.owed):
+            self.owed = False
             self.c = DISCONNECTED
-            self._record(incoming.code, incoming.reason)
+            self._record(incoming.code, incoming.reason)  # kept: a broken transport's 1006
             return Expect(raises=(WebSocketDisconnect,), code=incoming.code)
-        # A second connect, garbage, or a data frame after a rejected handshake (there is no
-        # WebSocket to carry it).
-        if incoming.kind != "data" or not self.accepted:
+        # A second connect, garbage, anything after the disconnect, or a data frame after a
+        # rejected handshake (there is no WebSocket to carry it).
+        open_ = self.c == CONNECTED or self.owed
+        if incoming.kind != "data" or not self.accepted or not open_:
             return Expect(raises=(ProtocolError,))
         assert incoming.payload is not None
         if isinstance(incoming.payload.frame, str) != want_text:
@@ -514,8 +561,13 @@ class Model:
         assert reason is None or isinstance(reason, str)
         self.a = DISCONNECTED
         self._record(code, reason)
+        return self.close_sent()
+
+    def close_sent(self) -> Expect:
+        """A close reached the server's send: quiet even when the transport broke."""
         if self.broken:
-            self.c = DISCONNECTED  # the peer is gone; the connection is closed either way
+            self._client_gone_under_send()  # the peer is gone; closed either way
+            self._record(1006, "")  # a no-op: the close recorded its code first
             return Expect()
         return Expect(sends=1)
 
@@ -536,10 +588,7 @@ class Model:
                 return Expect(raises=(ProtocolError,))
             self.a = DISCONNECTED
             self._record(out.code, out.reason)
-            if self.broken:
-                self.c = DISCONNECTED
-                return Expect()
-            return Expect(sends=1)
+            return self.close_sent()
         order_ok = {
             "accept": self.a == CONNECTING
             and self.c != CONNECTING
@@ -561,12 +610,34 @@ class Model:
             self.a = DISCONNECTED
         return self._transmit()
 
-    def raw_receive(self) -> Expect:
+    def raw_receive_refused(self) -> Expect | None:
         if self.c == DISCONNECTED:
             return Expect(raises=(WebSocketStateError,))
+        return None
+
+    def raw_receive(self) -> Expect:
+        refused = self.raw_receive_refused()
+        if refused is not None:
+            return refused
         incoming = self._pull()
         if incoming is None:
             return Expect(raises=(Starved,))
+        return self.raw_arrives(incoming)
+
+    def raw_arrives(self, incoming: Incoming) -> Expect:
+        if self.owed:  # a raw receive parked before the transport broke under a send
+            if incoming.kind == "disconnect":
+                self.owed = False
+                return Expect(value=ev.Disconnect(code=incoming.code, reason=incoming.reason))
+            if incoming.kind == "data" and self.accepted:
+                assert incoming.payload is not None
+                frame = incoming.payload.frame
+                return Expect(
+                    value=ev.Receive(text=frame)
+                    if isinstance(frame, str)
+                    else ev.Receive(bytes=frame)
+                )
+            return Expect(raises=(ProtocolError,))
         if incoming.kind == "connect" and self.c == CONNECTING:
             self.c = CONNECTED
             return Expect(value=ev.Connect())
@@ -637,6 +708,11 @@ class FakeServer:
         self.connect_delivered = False
         self.client_gone = False  # set by the machine from the model before each call
         self.broken = False
+        # Two tasks: a receive with nothing queued parks (waits, as a real server's receive
+        # does) when ``park_receive`` is set, and a send parks before it reaches the peer when
+        # ``park_send`` is set, so that other calls run while it waits.
+        self.park_receive = False
+        self.park_send = False
         extensions: dict[str, object] = {"websocket.http.response": {}} if denial_ext else {}
         self.scope: Scope = {
             "type": "websocket",
@@ -652,6 +728,9 @@ class FakeServer:
         }
 
     async def receive(self) -> Message:
+        if not self.queue and self.park_receive:
+            self.park_receive = False
+            await _Park()
         if not self.queue:
             raise Starved
         incoming = self.queue.pop(0)
@@ -665,6 +744,9 @@ class FakeServer:
         problem = self._problem(message)
         if problem:
             self.violations.append(f"{problem}: {message!r}")
+        if self.park_send:
+            self.park_send = False
+            await _Park()  # the peer is slow: the event is on its way, not yet out
         if self.broken:
             raise ConnectionResetError("the peer is gone")
         self.sent.append(message)
@@ -783,10 +865,44 @@ def _decode_msgpack(typed: bool) -> Callable[[Payload], object]:
     return lambda p: p.msgpack_point if typed else p.msgpack
 
 
+def _no_reader(machine: ConnectionMachine) -> bool:
+    return machine.reader is None
+
+
+def _no_writer(machine: ConnectionMachine) -> bool:
+    return machine.writer is None
+
+
+def _no_task(machine: ConnectionMachine) -> bool:
+    return machine.reader is None and machine.writer is None
+
+
+#: The receives a parked reader may be waiting in: (kind, wants text, decode).
+READER_KINDS: Final = ("text", "bytes", "json-text", "json-binary", "raw", "iter-text")
+#: The sends a parked writer may be waiting in.
+WRITER_KINDS: Final = ("text", "json", "close", "raw-close", "raw-bytes")
+
+
 class ConnectionMachine(RuleBasedStateMachine):
+    """Plays one connection; a reader task and a writer task may also be parked at once.
+
+    A parked reader waits in the server's ``receive`` (nothing was queued) while other rules run,
+    writers among them; ``resume_reader`` hands it an event. A parked writer's event sits in the
+    server's ``send`` (a slow peer) while a reader runs; ``resume_writer`` lets it out, or has it
+    fail when the transport broke meanwhile. That is the race of a handler with a receive loop and
+    a send loop: the model says what each task must see whatever happened in between.
+    """
+
     server: FakeServer
     model: Model
     ws: WebSocket
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: The parked reader: its coroutine, and how the model finishes it.
+        self.reader: tuple[Coroutine[Any, Any, Any], Callable[[Incoming], Expect]] | None = None
+        #: The parked writer: its coroutine, and what the model says when it is let out.
+        self.writer: tuple[Coroutine[Any, Any, Any], Callable[[], Expect]] | None = None
 
     @initialize(
         offered=st.sampled_from([[], ["chat"], ["chat", "json"]]),
@@ -848,6 +964,136 @@ class ConnectionMachine(RuleBasedStateMachine):
     def _prepare(self) -> None:
         self.server.client_gone = self.model.c == DISCONNECTED
 
+    def teardown(self) -> None:
+        for task in (self.reader, self.writer):
+            if task is not None:
+                task[0].close()
+
+    # -- two tasks: a reader and a writer parked in the server ---------------------------------
+
+    @precondition(_no_reader)
+    @rule(kind=st.sampled_from(READER_KINDS), typed=st.booleans())
+    def park_reader(self, kind: str, typed: bool) -> None:
+        """Start a receive with nothing queued: it waits in the server (or is refused first)."""
+        self._prepare()
+        model = self.model
+        target: Any = Point if typed else None
+        call: Callable[[], Coroutine[Any, Any, Any]]
+        finish: Callable[[Incoming], Expect]
+        if kind == "raw":
+            refused = model.raw_receive_refused()
+            call = self.ws.receive
+            finish = model.raw_arrives
+        elif kind == "iter-text" and model.c == DISCONNECTED:
+            refused = Expect(raises=(StopAsyncIteration,))
+            call = self.ws.iter_text().__anext__
+            finish = model.raw_arrives  # never used: refused
+        else:
+            refused = model.receive_refused()
+            want_text = kind in ("text", "json-text", "iter-text")
+            decode: Callable[[Payload], object] = (
+                (lambda p: p.frame)
+                if kind in ("text", "bytes", "iter-text")
+                else _decode_json(typed)
+            )
+
+            def finish(incoming: Incoming) -> Expect:
+                expect = model.data_arrives(incoming, want_text, decode)
+                if kind == "iter-text" and WebSocketDisconnect in expect.raises:
+                    return Expect(raises=(StopAsyncIteration,))
+                return expect
+
+            if kind == "text":
+                call = self.ws.receive_text
+            elif kind == "bytes":
+                call = self.ws.receive_bytes
+            elif kind == "iter-text":
+                call = self.ws.iter_text().__anext__
+            else:
+                mode: Any = kind[5:]
+
+                def call() -> Coroutine[Any, Any, Any]:
+                    return self.ws.receive_json(mode, type=target)
+
+        if refused is not None or model.queue:
+            # Refused before it waits, or something is queued: an ordinary receive.
+            incoming = model._pull() if refused is None else None
+            self._run(refused if incoming is None else finish(incoming), call)  # type: ignore[arg-type]
+            return
+        self.server.park_receive = True
+        coro = call()
+        park(coro)
+        self.reader = (coro, finish)
+
+    @precondition(lambda self: self.reader is not None)
+    @rule(incoming=st.sampled_from(_disconnects()) | incoming)  # the race ends in a disconnect
+    def resume_reader(self, incoming: Incoming) -> None:
+        """The server hands the parked reader an event (after whatever ran meanwhile)."""
+        assert self.reader is not None
+        coro, finish = self.reader
+        self.reader = None
+        self._feed(incoming)
+        self._prepare()
+        pulled = self.model._pull()
+        assert pulled is not None
+        self._run(finish(pulled), lambda: coro)
+
+    @precondition(_no_writer)
+    @rule(kind=st.sampled_from(WRITER_KINDS))
+    def park_writer(self, kind: str) -> None:
+        """Start a send whose event waits in the server (a slow peer), or is refused first."""
+        self._prepare()
+        model = self.model
+        call: Callable[[], Coroutine[Any, Any, Any]]
+        if kind in ("close", "raw-close"):
+            refused = None
+            if model.a == DISCONNECTED or model.c == DISCONNECTED:
+                refused = Expect()  # a no-op
+            elif model.a == RESPONSE:
+                refused = Expect(
+                    raises=(ProtocolError if kind == "raw-close" else WebSocketStateError,)
+                )
+            finish = model.close_sent
+            if refused is None:
+                model.a = DISCONNECTED
+                model._record(1001, None)
+            if kind == "close":
+                call = lambda: self.ws.close(1001)  # noqa: E731
+            else:
+                call = lambda: self.ws.send({"type": "websocket.close", "code": 1001})  # noqa: E731
+        else:
+            order_error = ProtocolError if kind.startswith("raw") else WebSocketStateError
+            problems = model._send_problems(order_error)
+            refused = Expect(raises=problems, code=model.close_code) if problems else None
+            finish = model._transmit
+            if kind == "text":
+                call = lambda: self.ws.send_text("slow")  # noqa: E731
+            elif kind == "json":
+                call = lambda: self.ws.send_json({"slow": True}, "binary")  # noqa: E731
+            else:
+                call = lambda: self.ws.send({"type": "websocket.send", "bytes": b"slow"})  # noqa: E731
+        if refused is not None:
+            self._run(refused, call)
+            return
+        self.server.park_send = True
+        before = len(self.server.sent)
+        coro = call()
+        park(coro)
+        assert len(self.server.sent) == before  # not out yet
+        self.writer = (coro, finish)
+
+    @precondition(lambda self: self.writer is not None)
+    @rule(fail=st.booleans())
+    def resume_writer(self, fail: bool) -> None:
+        """The parked writer's event goes out, or the send fails if the transport broke
+        (meanwhile, or now: ``fail``)."""
+        assert self.writer is not None
+        if fail:
+            self.break_transport()
+        coro, finish = self.writer
+        self.writer = None
+        self._run(finish(), lambda: coro)
+
     # -- the server side ----------------------------------------------------------------------
 
     @rule(incoming=incoming)
@@ -861,6 +1107,7 @@ class ConnectionMachine(RuleBasedStateMachine):
 
     # -- the application side -----------------------------------------------------------------
 
+    @precondition(_no_task)
     @rule(
         pre=maybe_incoming,
         subprotocol=st.sampled_from(SUBPROTOCOLS),
@@ -881,12 +1128,14 @@ class ConnectionMachine(RuleBasedStateMachine):
         expect = self.model.accept(errors)
         self._run(expect, lambda: self.ws.accept(subprotocol, headers[0]))  # type: ignore[arg-type]
 
+    @precondition(_no_writer)
     @rule(data=st.sampled_from(TEXT_ARGS))
     def send_text(self, data: Any) -> None:  # Any: wrong types on purpose
         self._prepare()
         expect = self.model.send_data(None if isinstance(data, str) else TypeError)
         self._run(expect, lambda: self.ws.send_text(data))
 
+    @precondition(_no_writer)
     @rule(data=st.sampled_from(BYTES_ARGS))
     def send_bytes(self, data: Any) -> None:  # Any: wrong types on purpose
         self._prepare()
@@ -894,6 +1143,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         expect = self.model.send_data(None if ok else TypeError)
         self._run(expect, lambda: self.ws.send_bytes(data))
 
+    @precondition(_no_writer)
     @rule(data=st.sampled_from(JSON_ARGS), mode=st.sampled_from(MODES))
     def send_json(self, data: object, mode: str) -> None:
         self._prepare()
@@ -912,12 +1162,14 @@ class ConnectionMachine(RuleBasedStateMachine):
             expect = self.model.send_data(None)
         self._run(expect, lambda: self.ws.send_json(data, mode))  # type: ignore[arg-type]
 
+    @precondition(_no_writer)
     @rule(data=st.sampled_from(JSON_ARGS))
     def send_msgpack(self, data: object) -> None:
         self._prepare()
         expect = self.model.send_data(TypeError if type(data) is object else None)
         self._run(expect, lambda: self.ws.send_msgpack(data))
 
+    @precondition(_no_reader)
     @rule(pre=maybe_incoming)
     def receive_text(self, pre: Incoming | None) -> None:
         self._feed(pre)
@@ -925,6 +1177,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         expect = self.model.receive_data(True, lambda p: p.frame)
         self._run(expect, self.ws.receive_text)
 
+    @precondition(_no_reader)
     @rule(pre=maybe_incoming)
     def receive_bytes(self, pre: Incoming | None) -> None:
         self._feed(pre)
@@ -932,6 +1185,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         expect = self.model.receive_data(False, lambda p: p.frame)
         self._run(expect, self.ws.receive_bytes)
 
+    @precondition(_no_reader)
     @rule(pre=maybe_incoming, mode=st.sampled_from(MODES), typed=st.booleans())
     def receive_json(self, pre: Incoming | None, mode: Any, typed: bool) -> None:
         self._feed(pre)
@@ -943,6 +1197,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         target: Any = Point if typed else None
         self._run(expect, lambda: self.ws.receive_json(mode, type=target))
 
+    @precondition(_no_reader)
     @rule(pre=maybe_incoming, typed=st.booleans())
     def receive_msgpack(self, pre: Incoming | None, typed: bool) -> None:
         self._feed(pre)
@@ -951,6 +1206,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         target: Any = Point if typed else None
         self._run(expect, lambda: self.ws.receive_msgpack(type=target))
 
+    @precondition(_no_reader)
     @rule(
         pre=maybe_incoming,
         kind=st.sampled_from(["text", "bytes", "json-text", "json-binary", "msgpack"]),
@@ -987,12 +1243,14 @@ class ConnectionMachine(RuleBasedStateMachine):
         assert iterator.__aiter__() is iterator
         self._run(expect, iterator.__anext__)
 
+    @precondition(_no_writer)
     @rule(code=st.sampled_from(CLOSE_CODES), reason=st.sampled_from(CLOSE_REASONS))
     def close(self, code: object, reason: object) -> None:
         self._prepare()
         expect = self.model.close(code, reason)
         self._run(expect, lambda: self.ws.close(code, reason))  # type: ignore[arg-type]
 
+    @precondition(_no_writer)
     @rule(out=outgoing)
     def raw_send(self, out: Outgoing) -> None:
         self._prepare()
@@ -1000,6 +1258,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         message: Any = out.message  # malformed on purpose, some of them
         self._run(expect, lambda: self.ws.send(message))
 
+    @precondition(_no_reader)
     @rule(pre=maybe_incoming)
     def raw_receive(self, pre: Incoming | None) -> None:
         self._feed(pre)
@@ -1007,6 +1266,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         expect = self.model.raw_receive()
         self._run(expect, self.ws.receive)
 
+    @precondition(_no_writer)
     @rule(name=st.sampled_from(sorted(DENIALS)))
     def denial(self, name: str) -> None:
         self._prepare()

@@ -69,10 +69,11 @@ EXPECTED_APP = {
     (CONNECTED, CLOSE): DISCONNECTED,
     (RESPONSE, RESPONSE_BODY_MORE): RESPONSE,
     (RESPONSE, RESPONSE_BODY): REJECTED,
-    # The server's send raised OSError: an open side is lost, an ended one stays as it ended.
-    (CONNECTING, TRANSPORT_LOST): LOST,
+    # The server's send raised OSError: an open WebSocket is lost, a handshake not completed
+    # is refused (no WebSocket to lose), an ended side stays as it ended.
+    (CONNECTING, TRANSPORT_LOST): REJECTED,
     (CONNECTED, TRANSPORT_LOST): LOST,
-    (RESPONSE, TRANSPORT_LOST): LOST,
+    (RESPONSE, TRANSPORT_LOST): REJECTED,
     (DISCONNECTED, TRANSPORT_LOST): DISCONNECTED,
     (REJECTED, TRANSPORT_LOST): REJECTED,
     (LOST, TRANSPORT_LOST): LOST,

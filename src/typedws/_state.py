@@ -68,12 +68,13 @@ RESPONSE: Final = 3
 #: waiting in another task gets it (ASGI spec: a server "should" send websocket.disconnect when
 #: the connection is lost), and it must read as the end of the connection, not an error.
 GONE: Final = 4
-#: Application side: the handshake was refused (a close before accept, or a finished denial
-#: response). No WebSocket was opened, so a data frame from the server is out of order.
+#: Application side: the handshake was refused (a close before accept, a finished denial
+#: response, or a denial response cut short by the transport). No WebSocket was opened, so a
+#: data frame from the server is out of order.
 REJECTED: Final = 5
-#: Application side: a send broke on the transport. Every later send reports the lost
-#: connection again (WebSocketDisconnect, code 1006) instead of a state error: the
-#: application closed nothing.
+#: Application side: a send on the accepted connection broke on the transport. Every later send
+#: reports the lost connection again (WebSocketDisconnect, code 1006) instead of a state error:
+#: the application closed nothing.
 LOST: Final = 6
 
 #: Public enum members by internal number.
@@ -112,7 +113,7 @@ APP_TRANSITIONS: Final[dict[int, dict[str, int]]] = {
         ACCEPT: CONNECTED,
         CLOSE: REJECTED,  # before accept: rejects the handshake with HTTP 403
         RESPONSE_START: RESPONSE,  # a denial response (websocket.http.response extension)
-        TRANSPORT_LOST: LOST,
+        TRANSPORT_LOST: REJECTED,  # no WebSocket was opened: none was lost
     },
     CONNECTED: {
         SEND: CONNECTED,
@@ -122,7 +123,7 @@ APP_TRANSITIONS: Final[dict[int, dict[str, int]]] = {
     RESPONSE: {
         RESPONSE_BODY_MORE: RESPONSE,
         RESPONSE_BODY: REJECTED,
-        TRANSPORT_LOST: LOST,
+        TRANSPORT_LOST: REJECTED,
     },
     # An ended side stays ended; a send that was already under way when it ended (another task's)
     # may still fail on the transport, which changes nothing: the application's end stands.
