@@ -219,7 +219,7 @@ async def test_closing_leaves_no_reader_task_behind(redis_server: RedisServer, p
         pass
     sub = bc.subscribe(NUMBERS)
     await sub.__aenter__()  # ...and this one's when the Broadcast closes
-    with anyio.fail_after(2):  # closing does not wait out a blocked XREAD (5 s)
+    with anyio.fail_after(2):  # closing does not wait out a blocked XREAD (3 s)
         await bc.disconnect()
     assert asyncio.all_tasks() - before == set()
     assert [item async for item in sub] == []  # the subscription ended with the Broadcast

@@ -58,7 +58,8 @@ BATCH = 500
 #: How long any command waits for Redis' reply (seconds): the time a Redis that stopped answering
 #: without closing the connection (host down, network cut) goes unnoticed by a publish (which
 #: then raises ``BroadcastUnavailable``), a backlog fetch or a reader (which then reconnects).
-#: 5 s is redis-py 8's own default, so a lost Redis is found as fast as it was before issue 17.
+#: 5 s is redis-py 8's own default: a lost Redis is found as fast as it was with redis-py 8
+#: (with redis-py 5's default, a reader or a publish waited for it forever).
 SOCKET_TIMEOUT = 5.0
 #: How long opening a connection may take (seconds): loopback or LAN connects take
 #: milliseconds; this bounds the wait for a host that drops the SYN, at startup and per retry.
@@ -70,9 +71,10 @@ BLOCK_MS = 3_000
 #: stream is answered by an empty reply, which must arrive before the client's read times out:
 #: with block and timeout equal (both 5 s, issue 17) every idle period read as a lost Redis
 #: (a warning, a reconnect, a backoff). With the 5 s timeout the block is 3 s: the other 2 s
-#: cover the round trip, Redis ending a block late (it checks blocked clients' deadlines in its
-#: event loop, at least every 100 ms at the default ``hz 10``) and a Redis busy with something
-#: else. A URL with a shorter timeout gets a proportionally shorter block.
+#: cover the round trip, Redis ending a block a little late (it checks blocked clients'
+#: deadlines from its event loop: tens of milliseconds late on loopback), a Redis busy with
+#: something else and a busy worker. A URL with a shorter timeout gets a proportionally shorter
+#: block, so the margin stays 40% of the timeout.
 BLOCK_FRACTION = 0.6
 #: Reconnect backoff: first delay, cap (seconds); doubles on each failed attempt.
 BACKOFF_FIRST = 0.05
