@@ -89,7 +89,9 @@ def test_missing_headers_mean_none() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ({"x-a": b"1"}, "scope['headers'] must be a list of [name, value] byte pairs, got dict"),
+        (5, "scope['headers'] must be an iterable of [name, value] byte pairs, got int"),
+        ("x-a: 1", "scope['headers'] must be an iterable of [name, value] byte pairs, got str"),
+        ({"x-a": 1}, "scope['headers'][0] must be a [name, value] pair of bytes"),
         ([(b"x-a", "1")], "scope['headers'][0] must be a [name, value] pair of bytes"),
         ([(b"ok", b"1"), ("x-a", b"1")], "scope['headers'][1] must be"),
         ([(b"x-a",)], "scope['headers'][0] must be"),

@@ -576,6 +576,8 @@ class Model:
     def raw_send(self, out: Outgoing) -> Expect:
         if out.kind == "malformed":
             return Expect(raises=(ProtocolError,))
+        if out.kind == "accept" and out.subprotocol not in (None, *self.offered):
+            return Expect(raises=(ValueError,))  # as from accept(): the same fault
         if out.kind == "send":
             problems = self._send_problems(ProtocolError)
             if problems:
@@ -656,7 +658,7 @@ class Model:
 
     def denial(self, steps: tuple[Outgoing, ...]) -> Expect:
         if not self.denial_ext:
-            return Expect(raises=(RuntimeError,))
+            return Expect(raises=(ProtocolError,))
         if self.a != CONNECTING:
             return Expect(raises=(WebSocketStateError,))
         sends = 0

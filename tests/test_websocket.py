@@ -160,6 +160,42 @@ async def test_accept_headers_left_out_for_a_spec_2_0_server(
     assert "accept headers needs 2.1" in caplog.text
 
 
+@pytest.mark.parametrize("asgi", [None, {"version": "3.0"}, {"version": "3.0", "spec_version": 5}])
+async def test_every_field_goes_to_a_server_that_declares_no_spec_version(
+    asgi: dict[str, object] | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Starlette's TestClient builds its scope with no "asgi" key at all; daphne gives no
+    spec_version. Nothing is left out for them (Starlette and Lilya send everything too)."""
+    from typedws import _connection
+
+    _connection._downgrade_logged.clear()
+    scope = dict(make_scope())
+    if asgi is None:
+        del scope["asgi"]
+    else:
+        scope["asgi"] = asgi
+    server = FakeServer([CONNECT], scope)
+    ws = server.websocket()
+    with caplog.at_level(logging.WARNING, logger="typedws"):
+        await ws.accept(headers=[("x-a", "1")])
+        await ws.close(4000, "bye")
+    assert server.sent == [
+        {"type": "websocket.accept", "subprotocol": None, "headers": [(b"x-a", b"1")]},
+        {"type": "websocket.close", "code": 4000, "reason": "bye"},
+    ]
+    assert ws.spec_version == (2, 0)  # the ASGI default, reported as such
+    assert caplog.text == ""
+    raw_server = FakeServer([CONNECT], scope)
+    raw = raw_server.websocket()
+    await raw.receive()
+    await raw.send({"type": "websocket.accept", "headers": [(b"x-b", b"2")]})
+    await raw.send({"type": "websocket.close", "code": 4001, "reason": "raw"})
+    assert raw_server.sent == [
+        {"type": "websocket.accept", "subprotocol": None, "headers": [(b"x-b", b"2")]},
+        {"type": "websocket.close", "code": 4001, "reason": "raw"},
+    ]
+
+
 # --- sending -------------------------------------------------------------------------------------
 
 
@@ -528,7 +564,6 @@ async def test_raw_send_structs_and_dicts() -> None:
         ([], {"type": "websocket.send", "text": "x"}, "application side is CONNECTING"),
         ([], {"type": "websocket.accept"}, "has not delivered websocket.connect"),
         ([CONNECT], {"type": "websocket.http.response.body"}, "application side is CONNECTING"),
-        ([CONNECT], {"type": "websocket.accept", "subprotocol": "x"}, "was not offered"),
         ([CONNECT], {"type": "websocket.send", "text": None}, "neither 'bytes' nor 'text'"),
     ],
 )
@@ -597,8 +632,11 @@ async def test_denial_response_needs_the_extension() -> None:
     async def response(scope: Any, receive: Any, send: Any) -> None:
         raise AssertionError("must not run")
 
-    with pytest.raises(RuntimeError, match=r"websocket\.http\.response"):
+    # A ProtocolError (a RuntimeError), as for a raw websocket.http.response.start.
+    with pytest.raises(ProtocolError, match=r"websocket\.http\.response"):
         await ws.send_denial_response(response)
+    with pytest.raises(ProtocolError, match=r"websocket\.http\.response"):
+        await ws.send({"type": "websocket.http.response.start", "status": 403})
 
 
 async def test_denial_response_after_accept_is_a_state_error() -> None:

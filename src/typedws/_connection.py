@@ -126,16 +126,13 @@ _KNOWN_VERSIONS: Final[dict[str, tuple[int, int]]] = {
 }
 
 
-def _spec_version(scope: Scope) -> tuple[int, int]:
-    """The server's ASGI websocket spec version; "2.0" when it does not say (ASGI spec)."""
+def _spec_version(scope: Scope) -> tuple[int, int] | None:
+    """The websocket spec version the server declares, or None when it declares none (or
+    something that is not a version)."""
     asgi = scope.get("asgi")
-    version = (
-        asgi.get("spec_version", "2.0")
-        if type(asgi) is dict or isinstance(asgi, Mapping)
-        else "2.0"
-    )
+    version = asgi.get("spec_version") if type(asgi) is dict or isinstance(asgi, Mapping) else None
     if not isinstance(version, str):
-        return (2, 0)
+        return None
     known = _KNOWN_VERSIONS.get(version)
     if known is not None:
         return known
@@ -143,7 +140,7 @@ def _spec_version(scope: Scope) -> tuple[int, int]:
     try:
         return (int(major), int(minor or "0"))
     except ValueError:
-        return (2, 0)
+        return None
 
 
 def _version_text(version: tuple[int, int]) -> str:
@@ -181,7 +178,8 @@ class Connection(Mapping[str, Any]):
         self._app_state = CONNECTING
         self._close_code: int | None = None
         self._close_reason: str | None = None
-        self._spec: tuple[int, int] | None = None
+        self._spec: tuple[int, int] | None = None  # the declared version, once read
+        self._spec_read = False
         # Connection data, parsed from the scope on first read and kept (None: not read yet).
         self._url: URL | None = None
         self._headers: Headers | None = None
@@ -254,16 +252,26 @@ class Connection(Mapping[str, Any]):
 
     @property
     def spec_version(self) -> tuple[int, int]:
-        """The server's ASGI websocket spec version as ``(major, minor)``."""
-        spec = self._spec
-        if spec is None:
-            spec = _spec_version(self.scope)
-            self._spec = spec
-        return spec
+        """The server's ASGI websocket spec version as ``(major, minor)``; ``(2, 0)``, the
+        spec's default, when the server declares none."""
+        declared = self._declared_spec()
+        return (2, 0) if declared is None else declared
+
+    def _declared_spec(self) -> tuple[int, int] | None:
+        if not self._spec_read:
+            self._spec = _spec_version(self.scope)
+            self._spec_read = True
+        return self._spec
 
     def _spec_below(self, minor: int) -> bool:
-        """Whether the server's spec version is below 2.``minor`` (int compares, not tuples)."""
-        major, server_minor = self.spec_version
+        """Whether the server *declares* a spec version below 2.``minor``: only then is a
+        field it cannot read left out. A server that declares none (daphne; the test clients
+        of Starlette, Lilya and Litestar) gets every field, as Starlette and Lilya send them:
+        servers ignore keys they do not know (int compares, not tuples)."""
+        declared = self._declared_spec()
+        if declared is None:
+            return False
+        major, server_minor = declared
         return major < 2 or (major == 2 and server_minor < minor)
 
     # --- connection data: each parsed on first read, then kept (_datastructures.py) ---------
@@ -508,12 +516,7 @@ class Connection(Mapping[str, Any]):
                 raise TypeError(
                     f"subprotocol must be a str or None, got {type(subprotocol).__name__}"
                 )
-            offered = self.scope.get("subprotocols") or []
-            if subprotocol not in offered:
-                raise ValueError(
-                    f"subprotocol {subprotocol!r} was not offered by the client "
-                    f"(offered: {list(offered)!r})"
-                )
+            self._check_offered(subprotocol, "accept()")
         message: dict[str, object] = {"type": ACCEPT, "subprotocol": subprotocol}
         pairs = header_pairs(headers)
         if pairs:
@@ -522,6 +525,26 @@ class Connection(Mapping[str, Any]):
             else:
                 _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
         return message
+
+    def _check_offered(self, subprotocol: object, where: str) -> None:
+        """ValueError unless the client offered ``subprotocol`` (RFC 6455 section 4.2.2: the
+        server picks one of the client's). The same error from accept() and from a raw accept
+        event: the event is well formed, the value is wrong for this client."""
+        offered = self.subprotocols
+        if subprotocol not in offered:
+            raise ValueError(
+                f"{where}: subprotocol {subprotocol!r} was not offered by the client "
+                f"(offered: {offered!r})"
+            )
+
+    def denial_problem(self) -> str | None:
+        """Why a denial response cannot be sent through this server, or None if it can."""
+        if "websocket.http.response" in (self.scope.get("extensions") or {}):
+            return None
+        return (
+            "the ASGI server does not support denial responses "
+            "(no 'websocket.http.response' in scope['extensions']); use close() to reject"
+        )
 
     def _close_message(self, code: object, reason: object) -> dict[str, object] | None:
         """Build the close event, or None when closing is a no-op (already closed / gone)."""
@@ -587,13 +610,8 @@ class Connection(Mapping[str, Any]):
             return wire
         if event_type == ACCEPT:
             subprotocol = wire["subprotocol"]
-            if subprotocol is not None and subprotocol not in (
-                self.scope.get("subprotocols") or []
-            ):
-                raise ProtocolError(
-                    f"websocket.accept event: subprotocol {subprotocol!r} was not offered "
-                    "by the client"
-                )
+            if subprotocol is not None:
+                self._check_offered(subprotocol, "websocket.accept event")
             if self._client_state == CONNECTING:
                 raise ProtocolError(
                     "websocket.accept event: the server has not delivered websocket.connect yet; "
@@ -606,13 +624,10 @@ class Connection(Mapping[str, Any]):
                     _log_downgrade_once("accept headers", "2.1", _version_text(self.spec_version))
                 del wire["headers"]
             return wire
-        if event_type == RESPONSE_START and "websocket.http.response" not in (
-            self.scope.get("extensions") or {}
-        ):
-            raise ProtocolError(
-                "websocket.http.response.start event: the server does not support denial "
-                "responses (no 'websocket.http.response' in scope['extensions'])"
-            )
+        if event_type == RESPONSE_START:
+            problem = self.denial_problem()
+            if problem is not None:
+                raise ProtocolError(f"websocket.http.response.start event: {problem}")
         if event_type == RESPONSE_BODY and wire["more_body"] is True:
             self._advance_app(RESPONSE_BODY_MORE, ProtocolError)
         else:

@@ -17,7 +17,7 @@ Field meanings are those of the ASGI HTTP & WebSocket spec, "WebSocket - Connect
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
@@ -34,6 +34,7 @@ __all__ = [
     "parse_query_string",
     "path_params_from_scope",
     "query_params_from_scope",
+    "raw_headers",
     "subprotocols_from_scope",
     "url_from_scope",
 ]
@@ -50,6 +51,57 @@ class Address(NamedTuple):
 # Headers
 
 
+def _items(value: object) -> list[object] | tuple[object, ...] | None:
+    """A scope field the ASGI spec types as an Iterable, as a list or tuple (None if it is
+    not an iterable, or is a str or bytes, which iterate but are never what the spec means)."""
+    if isinstance(value, (list, tuple)):
+        return value
+    if isinstance(value, (str, bytes, bytearray, memoryview)) or not isinstance(value, Iterable):
+        return None
+    return tuple(value)
+
+
+def raw_headers(raw: object) -> list[tuple[bytes, bytes]]:
+    """``scope["headers"]`` as a list of ``(name, value)`` byte pairs.
+
+    ASGI types the field as "Iterable[[byte string, byte string]]": a list (what servers send)
+    is returned as it is, the scope's own object (its items are checked by
+    :func:`decode_headers`); a tuple or any other iterable of pairs is copied into a list. A
+    mapping is read through ``items()``: Lilya's ``Host`` routing puts its ``Header`` there, a
+    multidict of str, whose values it decoded as UTF-8; str names and values are encoded back
+    the way Lilya itself does (UTF-8, surrogateescape). Raises ``ProtocolError`` for anything
+    else (None, a str, a number...), naming the type.
+    """
+    if type(raw) is list:
+        return raw  # the usual case: no copy, no check here
+    if isinstance(raw, (str, bytes, bytearray, memoryview)) or not isinstance(raw, Iterable):
+        raise ProtocolError(
+            "scope['headers'] must be an iterable of [name, value] byte pairs, "
+            f"got {type(raw).__name__}"
+        )
+    items: Iterable[object] = raw.items() if isinstance(raw, Mapping) else raw
+    pairs: list[tuple[bytes, bytes]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, (tuple, list)) and len(item) == 2:
+            name = _header_bytes(item[0])
+            value = _header_bytes(item[1])
+            if name is not None and value is not None:
+                pairs.append((name, value))
+                continue
+        raise ProtocolError(
+            f"scope['headers'][{index}] must be a [name, value] pair of bytes, got {item!r}"
+        )
+    return pairs
+
+
+def _header_bytes(part: object) -> bytes | None:
+    if isinstance(part, bytes):
+        return part
+    if isinstance(part, str):  # only from a mapping such as Lilya's Header (see raw_headers)
+        return part.encode("utf-8", "surrogateescape")
+    return None
+
+
 def decode_headers(raw: object) -> CIMultiDict[str]:
     """Check ASGI header pairs and decode them as latin-1 into a case-insensitive multidict.
 
@@ -58,9 +110,7 @@ def decode_headers(raw: object) -> CIMultiDict[str]:
     and duplicates are kept. Raises ``ProtocolError`` naming the first bad item.
     """
     if not isinstance(raw, (list, tuple)):
-        raise ProtocolError(
-            f"scope['headers'] must be a list of [name, value] byte pairs, got {type(raw).__name__}"
-        )
+        raw = raw_headers(raw)
     pairs: list[tuple[str, str]] = []
     for index, item in enumerate(raw):
         if isinstance(item, (tuple, list)) and len(item) == 2:
@@ -160,15 +210,16 @@ def cookies_from_header(value: str) -> dict[str, str]:
 def client_from_scope(scope: Mapping[str, Any]) -> Address | None:
     """The client's address from ``scope["client"]``, or ``None`` when the server gives none.
 
-    ASGI: "client: List of [host, port] ... Optional, defaults to None". Raises ``ProtocolError``
-    for any other shape.
+    ASGI: "client (Iterable[Unicode string, int]): A two-item iterable of [host, port] ...
+    Optional, defaults to None". Raises ``ProtocolError`` for any other shape.
     """
     client = scope.get("client")
     if client is None:
         return None
-    if isinstance(client, (list, tuple)) and len(client) == 2:
-        host = client[0]
-        port = client[1]
+    pair = _items(client)
+    if pair is not None and len(pair) == 2:
+        host = pair[0]
+        port = pair[1]
         if isinstance(host, str) and isinstance(port, int) and not isinstance(port, bool):
             return Address(host, port)
     raise ProtocolError(f"scope['client'] must be a [host: str, port: int] pair, got {client!r}")
@@ -183,9 +234,10 @@ def subprotocols_from_scope(scope: Mapping[str, Any]) -> list[str]:
     offered = scope.get("subprotocols")
     if offered is None:
         return []
-    if isinstance(offered, (list, tuple)):
+    items = _items(offered)  # ASGI: "subprotocols (Iterable[Unicode string])"
+    if items is not None:
         result: list[str] = []
-        for item in offered:
+        for item in items:
             if not isinstance(item, str):
                 break
             result.append(item)
@@ -225,9 +277,16 @@ _QUERY_SAFE: Final = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "#")
 _QUERY_UNSAFE: Final = re.compile(rb"[^\x21-\x22\x24-\x7e]")  # the complement of _QUERY_SAFE
 
 
-def _host_header(raw_headers: object) -> str | None:
-    if isinstance(raw_headers, (list, tuple)):
-        for item in raw_headers:
+def _host_header(headers: object) -> str | None:
+    """The Host header's value, if there is one; malformed headers are not an error here (they
+    are when ``ws.headers`` is read): the URL then falls back to the server address."""
+    if not isinstance(headers, (list, tuple)):
+        try:
+            headers = raw_headers(headers)
+        except ProtocolError:
+            return None
+    if isinstance(headers, (list, tuple)):
+        for item in headers:
             if isinstance(item, (list, tuple)) and len(item) == 2 and item[0] == b"host":
                 value = item[1]
                 if isinstance(value, bytes):
@@ -238,10 +297,11 @@ def _host_header(raw_headers: object) -> str | None:
 def _server_netloc(scheme: str, server: object) -> str:
     # ASGI: "server: List of [host, port] ... Optional, defaults to None". A Unix socket server
     # gives [path, None] (uvicorn --uds): a path is no URL host, so the netloc stays empty.
-    if not isinstance(server, (list, tuple)) or len(server) != 2:
+    pair = _items(server)
+    if pair is None or len(pair) != 2:
         return ""
-    host = server[0]
-    port = server[1]
+    host = pair[0]
+    port = pair[1]
     if not isinstance(host, str):
         return ""
     if ":" in host and not host.startswith("["):

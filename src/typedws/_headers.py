@@ -15,7 +15,7 @@ from typing import Any
 
 from multidict import CIMultiDictProxy
 
-from ._datastructures import decode_headers
+from ._datastructures import decode_headers, raw_headers
 
 __all__ = ["Headers", "headers_from_scope"]
 
@@ -27,7 +27,8 @@ class Headers(CIMultiDictProxy[str]):
     are decoded as latin-1 (RFC 9110 section 5.5: field values are octets; latin-1 maps each one
     to one character, so nothing is lost), order and duplicates are kept, ``getall("X-A")`` gives
     ``["1", "2"]``. Raises ``ProtocolError`` when ``raw`` is not a list of ``(bytes, bytes)``
-    pairs, naming the bad item.
+    pairs, naming the bad item. (:func:`headers_from_scope` first turns any other iterable the
+    ASGI spec allows into such a list.)
     """
 
     __slots__ = ("_raw",)
@@ -45,6 +46,8 @@ class Headers(CIMultiDictProxy[str]):
 def headers_from_scope(scope: Any) -> Headers:
     """Build the :class:`Headers` of an ASGI scope (``scope["headers"]``; missing means none).
 
-    Raises ``ProtocolError`` when the scope's headers are not a list of ``(bytes, bytes)`` pairs.
+    ``scope["headers"]`` may be any iterable of ``(bytes, bytes)`` pairs, as ASGI types it, or a
+    mapping such as Lilya's ``Header`` (see :func:`typedws._datastructures.raw_headers`);
+    ``.raw`` is then a list of byte pairs built from it. Raises ``ProtocolError`` otherwise.
     """
-    return Headers(scope.get("headers", []))
+    return Headers(raw_headers(scope.get("headers", [])))

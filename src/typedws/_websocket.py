@@ -144,15 +144,13 @@ class WebSocket(Connection):
     async def send_denial_response(self, response: ASGIApp) -> None:
         """Refuse the handshake with an HTTP response (any ASGI app that sends one).
 
-        Needs the server's ``websocket.http.response`` extension: without it, RuntimeError.
-        Raises WebSocketStateError if the connection was already accepted or closed.
+        Needs the server's ``websocket.http.response`` extension: without it, ProtocolError (a
+        RuntimeError), as for a raw ``websocket.http.response.start``. Raises
+        WebSocketStateError if the connection was already accepted or closed.
         """
-        extensions = self.scope.get("extensions") or {}
-        if "websocket.http.response" not in extensions:
-            raise RuntimeError(
-                "the ASGI server does not support denial responses "
-                "(no 'websocket.http.response' in scope['extensions']); use close() to reject"
-            )
+        problem = self.denial_problem()
+        if problem is not None:
+            raise ProtocolError(problem)
         if self._app_state != CONNECTING:
             raise WebSocketStateError(app_state_problem(self._app_state, RESPONSE_START))
 
