@@ -338,6 +338,7 @@ def _tune_text(path: str, text: str, header: str, runtime: Runtime) -> tuple[str
         if edited:
             applied.append(1)
             helpers.append(_GET_CORO)
+            _say(f"{path}: edit 1 applied to {edited} of {found} awaits")
         if not found:
             _say(f"{path}: edit 1 skipped: no await in the generated C")
         elif edited < found:
@@ -350,6 +351,7 @@ def _tune_text(path: str, text: str, header: str, runtime: Runtime) -> tuple[str
     else:
         applied.append(2)
         helpers += [_SHARED_ENV, *slots]
+        _say(f"{path}: edit 2 applied to {len(slots)} environment types")
     try:
         _check_cold_errors(code, runtime)
     except ShapeMismatch as mismatch:
@@ -357,6 +359,7 @@ def _tune_text(path: str, text: str, header: str, runtime: Runtime) -> tuple[str
     else:
         applied.append(3)
         helpers.append(_COLD_ERRORS)
+        _say(f"{path}: edit 3 applied")
     if not applied:
         return text, []
     numbers = " ".join(map(str, applied))
@@ -438,8 +441,9 @@ class Tuning:
                 raise
             rule = "*" * 78
             print(
-                f"\n{rule}\ntypedws: the C of {extension.name} as build_support/mypyc_tuning.py "
-                f"edited it did not build:\n    {type(error).__name__}: {error}\n"
+                f"\n{rule}\ntypedws: {extension.name}, with the edits of "
+                "build_support/mypyc_tuning.py, did not build:\n"
+                f"    {type(error).__name__}: {error}\n"
                 "Building it again from mypyc's own C and flags, without the edits: same "
                 "behaviour, slower.\nPlease report this, with the compiler output above, "
                 f"to the typedws issue tracker.\n{rule}\n",
@@ -478,8 +482,6 @@ def tune(extensions: list[Extension], *, mypyc_version: str | None = None) -> Tu
     if sys.platform.startswith("linux"):
         for extension in extensions:
             tuning._add_flag(extension)
-    for path, applied in tuning.applied.items():
-        _say(f"{os.path.basename(path)}: edits {', '.join(map(str, applied))} applied")
     if sys.platform.startswith("linux"):
         _say(f"edit 4 applied: {_FLAG}")
     return tuning
