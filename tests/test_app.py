@@ -387,7 +387,7 @@ async def test_waiting_receive_takes_disconnect_after_another_tasks_send_failed(
 
     async def reader() -> None:
         if raw:
-            seen.append(await ws.receive())
+            seen.append(await ws.receive_event())
             return
         try:
             await ws.receive_text()

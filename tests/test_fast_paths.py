@@ -121,8 +121,8 @@ async def test_raw_send_of_each_struct_kind() -> None:
 async def test_raw_receive_of_data_frames() -> None:
     server = FakeServer([text("hi"), {"type": "websocket.receive", "bytes": b"\x02"}])
     ws = await accepted(server)
-    assert await ws.receive() == Receive(text="hi")
-    assert await ws.receive() == Receive(bytes=b"\x02")
+    assert await ws.receive_event() == Receive(text="hi")
+    assert await ws.receive_event() == Receive(bytes=b"\x02")
 
 
 @pytest.mark.parametrize(

@@ -880,7 +880,7 @@ def _no_task(machine: ConnectionMachine) -> bool:
 
 
 #: The receives a parked reader may be waiting in: (kind, wants text, decode).
-READER_KINDS: Final = ("text", "bytes", "json-text", "json-binary", "raw", "iter-text")
+READER_KINDS: Final = ("text", "bytes", "json-text", "json-binary", "raw", "raw-event", "iter-text")
 #: The sends a parked writer may be waiting in.
 WRITER_KINDS: Final = ("text", "json", "close", "raw-close", "raw-bytes")
 
@@ -923,7 +923,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         if opening != "none":
             self._feed(CONNECTS[0])
         if opening == "connected":
-            self._run(self.model.raw_receive(), self.ws.receive)
+            self._run(self.model.raw_receive(), self.ws.receive_event)
         elif opening == "accepted":
             self._run(self.model.accept(()), self.ws.accept)
 
@@ -985,6 +985,10 @@ class ConnectionMachine(RuleBasedStateMachine):
         if kind == "raw":
             refused = model.raw_receive_refused()
             call = self.ws.receive
+            finish = model.raw_arrives
+        elif kind == "raw-event":
+            refused = model.raw_receive_refused()
+            call = self.ws.receive_event
             finish = model.raw_arrives
         elif kind == "iter-text" and model.c == DISCONNECTED:
             refused = Expect(raises=(StopAsyncIteration,))
@@ -1261,12 +1265,16 @@ class ConnectionMachine(RuleBasedStateMachine):
         self._run(expect, lambda: self.ws.send(message))
 
     @precondition(_no_reader)
-    @rule(pre=maybe_incoming)
-    def raw_receive(self, pre: Incoming | None) -> None:
+    @rule(pre=maybe_incoming, struct=st.booleans())
+    def raw_receive(self, pre: Incoming | None, struct: bool) -> None:
+        """``receive()`` (the ASGI dict) or ``receive_event()`` (the Struct)."""
         self._feed(pre)
         self._prepare()
         expect = self.model.raw_receive()
-        self._run(expect, self.ws.receive)
+        if struct:
+            self._run(expect, self.ws.receive_event)
+        else:
+            self._run(expect, self.ws.receive)
 
     @precondition(_no_writer)
     @rule(name=st.sampled_from(sorted(DENIALS)))
@@ -1331,7 +1339,7 @@ def test_mapping_events_are_read_like_dicts() -> None:
     server = FakeServer([], (2, 4), False)
     ws = WebSocket(server.scope, server.receive, server.send)
     server.queue.append(CONNECTS[2])
-    assert drive(ws.receive()) == ev.Connect()
+    assert drive(ws.receive_event()) == ev.Connect()
     assert isinstance(CONNECTS[2].message, Mapping)
 
 
@@ -1361,7 +1369,7 @@ async def test_sending_after_the_transport_broke_keeps_raising_1006() -> None:
 async def test_accept_after_the_client_left_sends_nothing() -> None:
     server = FakeScriptServer([CONNECT, disconnect(1001, "gone")])
     ws = server.websocket()
-    assert await ws.receive() == ev.Connect()
+    assert await ws.receive_event() == ev.Connect()
     assert await ws.receive() == ev.Disconnect(code=1001, reason="gone")
     with pytest.raises(WebSocketDisconnect) as info:
         await ws.accept()
@@ -1396,7 +1404,7 @@ async def test_data_frame_after_a_rejected_handshake_is_a_protocol_error() -> No
         await ws.receive_text()
     with pytest.raises(ProtocolError, match="rejected the handshake"):
         await ws.receive()
-    assert await ws.receive() == ev.Disconnect(code=1006)
+    assert await ws.receive_event() == ev.Disconnect(code=1006)
 
 
 @pytest.mark.anyio

@@ -36,7 +36,7 @@ async def echo(ws: WebSocket) -> None:
     """Echoes each frame back as it came; the first text decides the kind of what follows."""
     await ws.accept()
     while True:
-        event = await ws.receive()
+        event = await ws.receive_event()
         if isinstance(event, Disconnect):
             return
         assert isinstance(event, Receive)
@@ -208,7 +208,7 @@ async def test_app_close_with_code_and_reason() -> None:
         await ws.send_text("bye soon")
         await ws.close(4001, "room closed")
         # After its close the application is told the connection ended (ASGI spec).
-        assert isinstance(await ws.receive(), Disconnect)
+        assert isinstance(await ws.receive_event(), Disconnect)
 
     async with connect(app) as session:
         assert await session.receive_text() == "bye soon"

@@ -79,7 +79,7 @@ async def test_accept_waits_for_connect_then_accepts() -> None:
 async def test_accept_after_a_raw_connect_does_not_wait_again() -> None:
     server = FakeServer([CONNECT])
     ws = server.websocket()
-    assert await ws.receive() == Connect()
+    assert await ws.receive_event() == Connect()
     await ws.accept()
     assert server.sent[0]["type"] == "websocket.accept"
 
@@ -523,11 +523,11 @@ async def test_receive_after_own_close_still_gets_the_disconnect() -> None:
 async def test_raw_receive_returns_typed_events() -> None:
     server = FakeServer([CONNECT, text("t"), binary(b"b"), disconnect(1000, "r")])
     ws = server.websocket()
-    assert await ws.receive() == Connect()
+    assert await ws.receive_event() == Connect()
     await ws.send({"type": "websocket.accept"})
-    assert await ws.receive() == Receive(text="t")
+    assert await ws.receive_event() == Receive(text="t")
     assert await ws.receive() == Receive(bytes=b"b")
-    assert await ws.receive() == Disconnect(code=1000, reason="r")
+    assert await ws.receive_event() == Disconnect(code=1000, reason="r")
     assert ws.client_state is WebSocketState.DISCONNECTED
 
 

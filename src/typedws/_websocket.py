@@ -248,6 +248,15 @@ class WebSocket(Connection):
         self._check_can_receive_raw()
         return self._server_event(await self._receive())
 
+    async def receive_event(self) -> ReceiveEvent:
+        """Receive the next raw ASGI event as a validated :mod:`typedws.events` Struct
+        (``Connect``, ``Receive`` or ``Disconnect``), for ``match`` and ``isinstance``.
+
+        The same checks and errors as :meth:`receive`; only the shape differs.
+        """
+        self._check_can_receive_raw()
+        return self._server_event(await self._receive())
+
     async def receive_text(self) -> str:
         """Receive a text frame.
 
