@@ -15,7 +15,7 @@ Three rules keep the build from breaking on a compiler these edits were not writ
   library (lib-rt, the C every mypyc extension compiles in); where the shape is not there the
   edit is skipped, and the build output says which and why.
 - If the edited C fails to compile, the extension is built again from mypyc's own C and flags,
-  and the build output says so loudly: the edits can make a build slower to fix, never fail.
+  and the build output says so loudly: the edits can cost speed, never the build.
 
 1. Awaiting a coroutine. mypyc's ``CPy_GetCoro`` calls the awaited object's ``__await__``; for a
    coroutine (what the ``receive`` and ``send`` of every Python ASGI server return) that makes a
@@ -145,7 +145,7 @@ _AWAIT_STORE = r"^\s*\(\((\w+) \*\)cpy_r___mypyc_self__\)->(\w+) = {value};$"
 _GEN_FIELD = r"\(\(\w+ \*\)cpy_r_\w+\)->\w+"
 _FIELD_BOOKKEEPING = re.compile(
     r"^\s*(?:(?:Py_VISIT|Py_CLEAR)\(self->\w+\);"
-    rf"|CPy_X?DECREF\({_GEN_FIELD}\);"
+    rf"|CPy_X?DECREF(?:_NO_IMM)?\({_GEN_FIELD}\);"
     rf"|if \({_GEN_FIELD} != NULL\) \{{"
     rf"|{_GEN_FIELD} = (?:cpy_r_\w+|NULL);"
     r"|self->\w+ = NULL;)$"

@@ -326,6 +326,20 @@ def test_a_runtime_that_does_not_await_through_pyiter_send_gets_no_edit_1(
     )
 
 
+def test_without_mypyc_runtime_library_only_edit_2_applies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extension = _extension(tmp_path)
+    extension.include_dirs = extension.include_dirs[1:]
+    _, text = _tune(extension)
+    assert "TypedWS_GetCoro" not in text
+    assert "TypedWS_AddTraceback" not in text
+    assert 'TypedWS_mypyc_tuning[] = "typedws-mypyc-tuning: edits 2";' in text
+    err = capsys.readouterr().err
+    assert "edit 1 skipped: no CPy.h in mypyc's runtime library (None)" in err
+    assert "edit 3 skipped: no CPy.h in mypyc's runtime library (None)" in err
+
+
 def test_no_environment_is_shared_if_any_self_field_is_written(tmp_path: Path) -> None:
     code = CODE.replace(
         "    return cpy_r_r4;\n",
