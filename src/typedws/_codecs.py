@@ -25,11 +25,12 @@ synchronous and runs once per message.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Final, NoReturn, final
+from typing import Any, Final, final
 
 import msgspec
 
 from typedws._errors import PayloadError
+from typedws._errors import raise_from as _raise_from
 
 __all__ = ["DEFAULT_CODEC", "Codec", "DecHook", "EncHook", "decode_json", "decode_msgpack"]
 
@@ -37,13 +38,6 @@ __all__ = ["DEFAULT_CODEC", "Codec", "DecHook", "EncHook", "decode_json", "decod
 EncHook = Callable[[Any], Any]
 #: msgspec's ``dec_hook``: called with the target type and the decoded builtin value.
 DecHook = Callable[[type, Any], Any]
-
-
-def _raise_from(error: Exception, cause: BaseException) -> NoReturn:
-    """``raise error from cause``, spelled so that it also holds compiled: mypyc drops the
-    ``from`` clause (checked with mypy 2.4.1), leaving ``__cause__`` None in that build."""
-    error.__cause__ = cause
-    raise error
 
 
 def _json_decoder(target: object, dec_hook: DecHook | None) -> msgspec.json.Decoder[Any]:

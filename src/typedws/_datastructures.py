@@ -23,7 +23,7 @@ from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 from multidict import CIMultiDict, MultiDict, MultiDictProxy
 
-from ._errors import ProtocolError
+from ._errors import ProtocolError, raise_from
 from ._url import _PATH_SAFE, URL
 
 __all__ = [
@@ -368,4 +368,4 @@ def url_from_scope(scope: Mapping[str, Any]) -> URL:
     try:
         return URL(url)
     except ValueError as exc:  # only a scheme with spaces or control characters gets here
-        raise ProtocolError(f"the scope does not make a valid URL: {exc}") from None
+        raise_from(ProtocolError(f"the scope does not make a valid URL: {exc}"), None)

@@ -6,11 +6,16 @@ A flat tree under :class:`WebSocketError`, each named after whose fault it is: t
 out-of-order ASGI event (:class:`ProtocolError`), or application data did not match what was asked
 for (:class:`PayloadError`).
 
+Which fault raises which class, whichever door it comes through (a method or a raw event), is
+tabled in docs/behaviour.md, "Errors".
+
 This module is not compiled: mypyc native classes may not inherit ``RuntimeError`` or several
-bases (design.md section 6), and exceptions gain nothing from compilation.
+bases (docs/architecture.md, "mypyc facts"), and exceptions gain nothing from compilation.
 """
 
 from __future__ import annotations
+
+from typing import NoReturn
 
 __all__ = [
     "PayloadError",
@@ -18,7 +23,22 @@ __all__ = [
     "WebSocketDisconnect",
     "WebSocketError",
     "WebSocketStateError",
+    "raise_from",
 ]
+
+
+def raise_from(error: BaseException, cause: BaseException | None) -> NoReturn:
+    """``raise error from cause`` (``from None`` when ``cause`` is None), in both builds.
+
+    mypyc drops the ``from`` clause of a ``raise`` (checked with mypy 2.4.1): compiled, the
+    error would keep ``__cause__`` None and ``__suppress_context__`` False, so a traceback
+    would show the internal exception that ``from None`` hides in the pure build. Setting
+    ``__cause__`` sets ``__suppress_context__`` too (PEP 415), exactly as the statement does.
+    Every compiled module raises through this function; tests/test_errors.py compares the
+    result in both builds.
+    """
+    error.__cause__ = cause
+    raise error
 
 
 class WebSocketError(Exception):

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from typedws._errors import ProtocolError
+from typedws._errors import ProtocolError, raise_from
 from typedws._state import (
     ACCEPT,
     CLOSE,
@@ -344,7 +344,7 @@ def _checked_headers(event_type: str, headers: object) -> list[tuple[bytes, byte
     try:
         return header_pairs(headers)
     except ValueError as exc:
-        raise ProtocolError(f"{event_type} event: field 'headers': {exc}") from None
+        raise_from(ProtocolError(f"{event_type} event: field 'headers': {exc}"), None)
 
 
 def _struct_event(message: object) -> tuple[str, dict[str, object]]:

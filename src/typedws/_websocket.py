@@ -37,7 +37,7 @@ from typedws._connection import (
     text_frame,
     text_message,
 )
-from typedws._errors import ProtocolError, WebSocketDisconnect, WebSocketStateError
+from typedws._errors import ProtocolError, WebSocketDisconnect, WebSocketStateError, raise_from
 from typedws._state import (
     ACCEPT,
     CONNECTING,
@@ -123,7 +123,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._send_failed() from None
+            raise_from(self._send_failed(), None)
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection; before ``accept()`` this rejects the handshake (HTTP 403).
@@ -177,7 +177,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._send_failed() from None
+            raise_from(self._send_failed(), None)
 
     async def send_bytes(self, data: _Bytes) -> None:
         """Send a binary frame. TypeError (before anything is sent) if ``data`` is not
@@ -186,7 +186,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._send_failed() from None
+            raise_from(self._send_failed(), None)
 
     async def send_json(self, data: Any, mode: Mode = "text") -> None:
         """Send ``data`` as compact JSON, in a text frame or (``mode="binary"``) a binary one.
@@ -199,7 +199,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._send_failed() from None
+            raise_from(self._send_failed(), None)
 
     async def send_msgpack(self, data: Any) -> None:
         """Send ``data`` encoded as MessagePack in a binary frame.
@@ -210,7 +210,7 @@ class WebSocket(Connection):
         try:
             await self._send(message)
         except OSError:
-            raise self._send_failed() from None
+            raise_from(self._send_failed(), None)
 
     # Two overloads rather than one union: the implementation takes ``object`` so that mypyc does
     # not reject a malformed event with its own TypeError before ours can name the problem.
@@ -235,7 +235,7 @@ class WebSocket(Connection):
             if wire["type"] == "websocket.close":
                 # As in close(): the peer is already gone; the connection is closed either way.
                 return
-            raise error from None
+            raise_from(error, None)
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -371,7 +371,7 @@ class TextIterator:
         try:
             return await self._websocket.receive_text()
         except WebSocketDisconnect:
-            raise StopAsyncIteration from None
+            raise_from(StopAsyncIteration(), None)
 
 
 class BytesIterator:
@@ -389,7 +389,7 @@ class BytesIterator:
         try:
             return await self._websocket.receive_bytes()
         except WebSocketDisconnect:
-            raise StopAsyncIteration from None
+            raise_from(StopAsyncIteration(), None)
 
 
 class JSONIterator(Generic[T]):
@@ -410,7 +410,7 @@ class JSONIterator(Generic[T]):
         try:
             result: T = await websocket.receive_json(self._mode, type=self._target)
         except WebSocketDisconnect:
-            raise StopAsyncIteration from None
+            raise_from(StopAsyncIteration(), None)
         return result
 
 
@@ -431,5 +431,5 @@ class MsgpackIterator(Generic[T]):
         try:
             result: T = await websocket.receive_msgpack(type=self._target)
         except WebSocketDisconnect:
-            raise StopAsyncIteration from None
+            raise_from(StopAsyncIteration(), None)
         return result
