@@ -181,6 +181,26 @@ def chart(path: Path, tables: dict[str, Table]) -> None:
     plt.close(fig)
 
 
+#: Sections of RESULTS.md that no benchmark run writes (measured by hand, with callgrind): a new
+#: run keeps them as they are.
+KEPT_SECTIONS = ("## Build tuning",)
+
+
+def _kept_sections(path: Path) -> list[str]:
+    """The lines of the existing RESULTS.md's hand-measured sections, each up to the next
+    ``## `` heading."""
+    if not path.exists():
+        return []
+    kept: list[str] = []
+    keeping = False
+    for line in path.read_text().splitlines():
+        if line.startswith("## "):
+            keeping = line.startswith(KEPT_SECTIONS)
+        if keeping:
+            kept.append(line)
+    return [*kept, ""] if kept else []
+
+
 def write_outputs(
     out: Path,
     machine: list[str],
@@ -257,6 +277,7 @@ def write_outputs(
     for name, measured, met in targets(tables, e2e):
         lines.append(f"| {name} | {measured} | {'yes' if met else '**no**'} |")
     lines += ["", f"![ratios to the floors]({CHART})", ""]
+    lines += _kept_sections(out / "RESULTS.md")
     text = "\n".join(lines)
     out.mkdir(parents=True, exist_ok=True)
     (out / "RESULTS.md").write_text(text)
