@@ -10,6 +10,7 @@ from __future__ import annotations
 from typedws import _connection
 from typedws._codecs import Codec
 from typedws._datastructures import Address
+from typedws._endpoint import Endpoint
 from typedws._errors import (
     PayloadError,
     ProtocolError,
@@ -27,6 +28,7 @@ __all__ = [
     "COMPILED",
     "Address",
     "Codec",
+    "Endpoint",
     "Headers",
     "Mode",
     "PayloadError",
