@@ -205,13 +205,26 @@ def _is_utf8_error(exc: Exception) -> bool:
     return isinstance(exc, UnicodeDecodeError) or "UTF-8" in str(exc)
 
 
+# msgspec ends a ValidationError's message with the path of the bad value: "... - at `$.a[0]`".
+_PATH_MARK: Final = " - at `"
+
+
+def _path_of(exc: msgspec.ValidationError) -> str | None:
+    """The ``$.user.id`` path msgspec put at the end of its message, or None (top level)."""
+    message = str(exc)
+    start = message.rfind(_PATH_MARK)
+    if start < 0 or not message.endswith("`"):
+        return None
+    return message[start + len(_PATH_MARK) : -1]
+
+
 def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
     """Decode a JSON frame with ``decoder``; PayloadError (keeping the frame) on bad input."""
     try:
         return _json_decode(decoder, frame)
     except msgspec.ValidationError as exc:
         problem = f"JSON message does not match the expected type: {exc}"
-        _raise_from(PayloadError(problem, frame), exc)
+        _raise_from(PayloadError(problem, frame, kind="schema", path=_path_of(exc)), exc)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         # Invalid UTF-8 inside a string of a binary frame (see _is_utf8_error: the exception
         # differs by msgspec version, and neither says where in the frame). The frame is decoded
@@ -222,17 +235,19 @@ def decode_json(decoder: msgspec.json.Decoder[Any], frame: str | bytes) -> Any:
         )
         if bad_utf8 is not None:
             problem = f"binary JSON message is not valid UTF-8: {bad_utf8}"
-            _raise_from(PayloadError(problem, frame), exc)
-        _raise_from(PayloadError(f"message is not valid JSON: {exc}", frame), exc)
+            _raise_from(PayloadError(problem, frame, kind="encoding"), exc)
+        problem = f"message is not valid JSON: {exc}"
+        _raise_from(PayloadError(problem, frame, kind="syntax"), exc)
     except UnicodeEncodeError as exc:
         # A text frame holding a lone surrogate (no UTF-8 form; only a buggy server hands one
         # over, as RFC 6455 section 8.1 makes the frame invalid) cannot be decoded.
         problem = f"text JSON message is not valid Unicode: {exc}"
-        _raise_from(PayloadError(problem, frame), exc)
+        _raise_from(PayloadError(problem, frame, kind="encoding"), exc)
     except RecursionError as exc:
         # msgspec guards its recursion with the interpreter's limit: deeply nested arrays or
         # objects (a cheap attack, a few bytes per level) end here instead of crashing.
-        _raise_from(PayloadError(f"JSON message is nested too deeply: {exc}", frame), exc)
+        problem = f"JSON message is nested too deeply: {exc}"
+        _raise_from(PayloadError(problem, frame, kind="depth"), exc)
 
 
 def decode_msgpack(decoder: msgspec.msgpack.Decoder[Any], frame: bytes) -> Any:
@@ -242,14 +257,15 @@ def decode_msgpack(decoder: msgspec.msgpack.Decoder[Any], frame: bytes) -> Any:
         return _msgpack_decode(decoder, frame)
     except msgspec.ValidationError as exc:
         problem = f"MessagePack message does not match the expected type: {exc}"
-        _raise_from(PayloadError(problem, frame), exc)
+        _raise_from(PayloadError(problem, frame, kind="schema", path=_path_of(exc)), exc)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         if _is_utf8_error(exc):
             # A MessagePack str must hold UTF-8 (msgspec's wording differs by version, see
             # _is_utf8_error; the prefix of this message is what typedws promises).
             problem = f"MessagePack string is not valid UTF-8: {exc}"
-            _raise_from(PayloadError(problem, frame), exc)
-        _raise_from(PayloadError(f"message is not valid MessagePack: {exc}", frame), exc)
+            _raise_from(PayloadError(problem, frame, kind="encoding"), exc)
+        problem = f"message is not valid MessagePack: {exc}"
+        _raise_from(PayloadError(problem, frame, kind="syntax"), exc)
     except RecursionError as exc:
         problem = f"MessagePack message is nested too deeply: {exc}"
-        _raise_from(PayloadError(problem, frame), exc)
+        _raise_from(PayloadError(problem, frame, kind="depth"), exc)

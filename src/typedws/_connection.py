@@ -756,7 +756,7 @@ def text_frame(conn: Connection, message: object) -> str:
     frame = conn._frame(message)
     if isinstance(frame, str):
         return frame
-    raise PayloadError("expected a text frame, got a binary frame", frame)
+    raise PayloadError("expected a text frame, got a binary frame", frame, kind="frame")
 
 
 def bytes_frame(conn: Connection, message: object) -> bytes:
@@ -764,7 +764,7 @@ def bytes_frame(conn: Connection, message: object) -> bytes:
     frame = conn._frame(message)
     if isinstance(frame, bytes):
         return frame
-    raise PayloadError("expected a binary frame, got a text frame", frame)
+    raise PayloadError("expected a binary frame, got a text frame", frame, kind="frame")
 
 
 def json_payload(
@@ -794,12 +794,13 @@ def json_payload(
     if text_mode:
         if isinstance(frame, str):
             return decode_json(decoder, frame)
-        raise PayloadError(
-            "expected JSON in a text frame, got a binary frame (use mode='binary')", frame
-        )
+        problem = "expected JSON in a text frame, got a binary frame (use mode='binary')"
+        raise PayloadError(problem, frame, kind="frame")
     if isinstance(frame, bytes):
         return decode_json(decoder, frame)
-    raise PayloadError("expected JSON in a binary frame, got a text frame (use mode='text')", frame)
+    raise PayloadError(
+        "expected JSON in a binary frame, got a text frame (use mode='text')", frame, kind="frame"
+    )
 
 
 def msgpack_payload(
@@ -809,4 +810,5 @@ def msgpack_payload(
     frame = conn._frame(message)
     if isinstance(frame, bytes):
         return decode_msgpack(decoder, frame)
-    raise PayloadError("expected MessagePack in a binary frame, got a text frame", frame)
+    problem = "expected MessagePack in a binary frame, got a text frame"
+    raise PayloadError(problem, frame, kind="frame")

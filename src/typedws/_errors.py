@@ -15,16 +15,21 @@ bases (docs/architecture.md, "mypyc facts"), and exceptions gain nothing from co
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Literal, NoReturn
 
 __all__ = [
     "PayloadError",
+    "PayloadKind",
     "ProtocolError",
     "WebSocketDisconnect",
     "WebSocketError",
     "WebSocketStateError",
     "raise_from",
 ]
+
+
+#: What kind of problem a :class:`PayloadError` reports (see its ``kind``).
+PayloadKind = Literal["frame", "encoding", "syntax", "schema", "depth", "size"]
 
 
 def raise_from(error: BaseException, cause: BaseException | None) -> NoReturn:
@@ -89,8 +94,23 @@ class PayloadError(WebSocketError, ValueError):
     A text frame where bytes were expected (or the reverse), JSON or MessagePack that does not
     decode, or a decoded value that does not match the requested type. ``frame`` keeps the raw
     payload (``str`` or ``bytes``) for logging. The frame is consumed; the connection stays usable.
+
+    ``kind`` says what the problem is (:data:`PayloadKind`): ``"frame"`` the wrong frame kind,
+    ``"encoding"`` bytes that are not valid UTF-8 (or text that is not valid Unicode),
+    ``"syntax"`` not valid JSON or MessagePack, ``"schema"`` a value that does not match the type,
+    ``"depth"`` nested too deeply, ``"size"`` too large. ``path`` is where in the message, in
+    msgspec's notation (``"$.user.id"``), when msgspec says so; else None.
     """
 
-    def __init__(self, message: str, frame: str | bytes | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        frame: str | bytes | None = None,
+        *,
+        kind: PayloadKind = "schema",
+        path: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.frame = frame
+        self.kind: PayloadKind = kind
+        self.path = path

@@ -361,14 +361,16 @@ def _text_of(event: Message) -> str:
     text = event.get("text")
     if isinstance(text, str):
         return text
-    raise PayloadError("expected a text frame, got a binary frame", event.get("bytes"))
+    problem = "expected a text frame, got a binary frame"
+    raise PayloadError(problem, event.get("bytes"), kind="frame")
 
 
 def _bytes_of(event: Message) -> bytes:
     data = event.get("bytes")
     if isinstance(data, bytes):
         return data
-    raise PayloadError("expected a binary frame, got a text frame", event.get("text"))
+    problem = "expected a binary frame, got a text frame"
+    raise PayloadError(problem, event.get("text"), kind="frame")
 
 
 def _build_scope(
