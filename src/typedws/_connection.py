@@ -1,10 +1,11 @@
 """The synchronous half of a connection: its state, and the checks on each side of an await.
 
-``Connection`` is a mypyc native class and a read-only mapping over the scope. It owns the two
-state numbers, the close code and reason, the connection data parsed from the scope, and every
-decision: is this call allowed now, is this event well formed, what event do we send. It never
-awaits; ``WebSocket`` (_websocket.py) calls one method or function here before each ``await``
-of the server and one after. Compiled synchronous code is where mypyc pays (design.md section 6).
+``Connection`` is a mypyc native class on top of the scope view (``ScopeView``, in
+_datastructures.py: the mapping over the scope and the connection data parsed from it). It owns
+the two state numbers and their only writers, the close code and reason, and every decision: is
+this call allowed now, is this event well formed, what event do we send. It never awaits;
+``WebSocket`` (_websocket.py) calls one method or function here before each ``await`` of the
+server and one after. Compiled synchronous code is where mypyc pays (docs/architecture.md).
 
 The rules themselves live in _state.py (which move is legal) and _validate.py (what a
 well-formed event is); this module applies them to one connection.
@@ -13,30 +14,19 @@ well-formed event is); this module applies them to one connection.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import msgspec
-from multidict import MultiDictProxy
 
 from typedws._codecs import DEFAULT_CODEC, Codec, decode_json, decode_msgpack
 from typedws._compat import mypyc_attr
-from typedws._datastructures import (
-    Address,
-    client_from_scope,
-    cookies_from_header,
-    path_params_from_scope,
-    query_params_from_scope,
-    subprotocols_from_scope,
-    url_from_scope,
-)
+from typedws._datastructures import ScopeView
 from typedws._errors import (
     PayloadError,
     ProtocolError,
     WebSocketDisconnect,
     WebSocketStateError,
 )
-from typedws._headers import Headers, headers_from_scope
 from typedws._state import (
     ACCEPT,
     CLOSE,
@@ -64,7 +54,6 @@ from typedws._state import (
     send_allowed,
     state_name,
 )
-from typedws._url import URL
 from typedws._validate import (
     app_event,
     close_code_problem,
@@ -119,30 +108,6 @@ def _log_downgrade_once(field: str, needed: str, version: str) -> None:
         )
 
 
-#: The spec versions servers announce, parsed once (a lookup, where parsing is two int()s).
-_KNOWN_VERSIONS: Final[dict[str, tuple[int, int]]] = {
-    **{f"2.{minor}": (2, minor) for minor in range(10)},
-    "3.0": (3, 0),
-}
-
-
-def _spec_version(scope: Scope) -> tuple[int, int] | None:
-    """The websocket spec version the server declares, or None when it declares none (or
-    something that is not a version)."""
-    asgi = scope.get("asgi")
-    version = asgi.get("spec_version") if type(asgi) is dict or isinstance(asgi, Mapping) else None
-    if not isinstance(version, str):
-        return None
-    known = _KNOWN_VERSIONS.get(version)
-    if known is not None:
-        return known
-    major, _, minor = version.partition(".")
-    try:
-        return (int(major), int(minor or "0"))
-    except ValueError:
-        return None
-
-
 def _version_text(version: tuple[int, int]) -> str:
     return f"{version[0]}.{version[1]}"
 
@@ -153,43 +118,20 @@ def mode_problem(mode: object) -> str:
 
 
 @mypyc_attr(allow_interpreted_subclasses=True)
-class Connection(Mapping[str, Any]):
+class Connection(ScopeView):
     """State and synchronous checks of one ASGI websocket connection (see module docstring).
 
-    Raises ValueError if ``scope["type"]`` is not ``"websocket"``, TypeError if ``codec`` is
-    neither a Codec nor None.
+    The read-only view of the scope (the mapping, ``url``, ``headers``...) is the base class,
+    :class:`typedws._datastructures.ScopeView`. Raises ValueError if ``scope["type"]`` is not
+    ``"websocket"``, TypeError if ``codec`` is neither a Codec nor None.
     """
 
     def __init__(self, scope: Scope, codec: Codec | None = None) -> None:
-        # Checked at run time too: a plain-Python caller may pass anything. The exact-type test
-        # first: a pointer compare, after which compiled code reads the dict directly (a Mapping
-        # would be read through a method call, and the ABC check walks abc's cache).
-        given: object = scope
-        if type(given) is dict:  # noqa: SIM114  (two branches: here it is narrowed to dict)
-            scope_type = given.get("type")
-        elif isinstance(given, Mapping):
-            scope_type = given.get("type")
-        else:
-            scope_type = None
-        if scope_type != "websocket":
-            raise ValueError(f"WebSocket needs a websocket scope, got scope type {scope_type!r}")
-        self.scope: Scope = scope
+        super().__init__(scope)
         self._client_state = CONNECTING
         self._app_state = CONNECTING
         self._close_code: int | None = None
         self._close_reason: str | None = None
-        self._spec: tuple[int, int] | None = None  # the declared version, once read
-        self._spec_read = False
-        # Connection data, parsed from the scope on first read and kept (None: not read yet).
-        self._url: URL | None = None
-        self._headers: Headers | None = None
-        self._query_params: MultiDictProxy[str] | None = None
-        self._path_params: dict[str, Any] | None = None
-        self._cookies: dict[str, str] | None = None
-        self._subprotocols: list[str] | None = None
-        self._state: dict[str, Any] | None = None
-        self._client: Address | None = None
-        self._client_read = False  # None is a valid client, so it needs its own flag
         if codec is None:
             codec = DEFAULT_CODEC
         elif not isinstance(codec, Codec):  # checked at run time: callers may be untyped
@@ -197,24 +139,6 @@ class Connection(Mapping[str, Any]):
         self._codec: Codec = codec
 
     # --- state -------------------------------------------------------------------------------
-
-    # --- the scope as a read-only mapping ----------------------------------------------------
-
-    def __getitem__(self, key: str) -> Any:
-        return self.scope[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.scope)
-
-    def __len__(self) -> int:
-        return len(self.scope)
-
-    # Mapping would compare (and so refuse to hash) by content; a connection is itself alone.
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
-    def __hash__(self) -> int:
-        return id(self)
 
     def __repr__(self) -> str:
         return (
@@ -250,19 +174,6 @@ class Connection(Mapping[str, Any]):
         """The :class:`Codec` (msgspec hooks, decoder cache) of the JSON and MessagePack calls."""
         return self._codec
 
-    @property
-    def spec_version(self) -> tuple[int, int]:
-        """The server's ASGI websocket spec version as ``(major, minor)``; ``(2, 0)``, the
-        spec's default, when the server declares none."""
-        declared = self._declared_spec()
-        return (2, 0) if declared is None else declared
-
-    def _declared_spec(self) -> tuple[int, int] | None:
-        if not self._spec_read:
-            self._spec = _spec_version(self.scope)
-            self._spec_read = True
-        return self._spec
-
     def _spec_below(self, minor: int) -> bool:
         """Whether the server *declares* a spec version below 2.``minor``: only then is a
         field it cannot read left out. A server that declares none (daphne; the test clients
@@ -273,100 +184,6 @@ class Connection(Mapping[str, Any]):
             return False
         major, server_minor = declared
         return major < 2 or (major == 2 and server_minor < minor)
-
-    # --- connection data: each parsed on first read, then kept (_datastructures.py) ---------
-    # The scope is fixed for the life of the connection (ASGI: it "contains the initial
-    # connection metadata"), so a value computed once stays right. Errors in a scope field
-    # surface as ProtocolError when that property is first read, not at construction.
-
-    @property
-    def url(self) -> URL:
-        """The URL the client asked for: ``ws://host:port/root/path?query`` (see ``URL``).
-
-        Built from the scheme, the Host header (else ``server``), ``root_path``, ``path`` and
-        ``query_string``. Raises ProtocolError if one of those scope fields is malformed.
-        """
-        url = self._url
-        if url is None:
-            url = url_from_scope(self.scope)
-            self._url = url
-        return url
-
-    @property
-    def headers(self) -> Headers:
-        """The handshake headers: case-insensitive, multi-valued, read-only, latin-1 decoded;
-        ``.raw`` is the scope's list of byte pairs. Raises ProtocolError if they are malformed."""
-        headers = self._headers
-        if headers is None:
-            headers = headers_from_scope(self.scope)
-            self._headers = headers
-        return headers
-
-    @property
-    def query_params(self) -> MultiDictProxy[str]:
-        """The decoded query parameters, in order, repeats and blank values kept (read-only).
-        Raises ProtocolError if ``query_string`` is not bytes."""
-        params = self._query_params
-        if params is None:
-            params = query_params_from_scope(self.scope)
-            self._query_params = params
-        return params
-
-    @property
-    def path_params(self) -> dict[str, Any]:
-        """The router's ``scope["path_params"]``, or ``{}`` when no router set any."""
-        params = self._path_params
-        if params is None:
-            params = path_params_from_scope(self.scope)
-            self._path_params = params
-        return params
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        """The cookies of the Cookie header(s); malformed pairs are skipped, never an error."""
-        cookies = self._cookies
-        if cookies is None:
-            # HTTP/2 may split the cookie into several header fields (RFC 9113 section
-            # 8.2.3); they join back with "; ".
-            cookies = cookies_from_header("; ".join(self.headers.getall("cookie", [])))
-            self._cookies = cookies
-        return cookies
-
-    @property
-    def client(self) -> Address | None:
-        """The client's ``Address(host, port)``, or None when the server does not give it."""
-        if not self._client_read:
-            self._client = client_from_scope(self.scope)
-            self._client_read = True
-        return self._client
-
-    @property
-    def subprotocols(self) -> list[str]:
-        """The subprotocols the client offered, in its order of preference."""
-        offered = self._subprotocols
-        if offered is None:
-            offered = subprotocols_from_scope(self.scope)
-            self._subprotocols = offered
-        return offered
-
-    @property
-    def state(self) -> dict[str, Any]:
-        """The lifespan state the server copied into the scope (ASGI lifespan, "state").
-
-        When the server gives none, an empty dict kept for this connection (the scope itself
-        is not changed). Raises ProtocolError if ``scope["state"]`` is not a dict.
-        """
-        state = self._state
-        if state is None:
-            found = self.scope.get("state")
-            if found is None:
-                state = {}
-            elif isinstance(found, dict):
-                state = found
-            else:
-                raise ProtocolError(f"scope['state'] must be a dict, got {type(found).__name__}")
-            self._state = state
-        return state
 
     # --- synchronous halves: checks before, and after, each await ---------------------------
 

@@ -1,9 +1,13 @@
 """Reading the connection data out of an ASGI websocket scope.
 
 Owns the parsing behind ``ws.url``, ``ws.headers``, ``ws.query_params``, ``ws.cookies``,
-``ws.client``, ``ws.subprotocols`` and ``ws.path_params``: plain functions from scope values to
-typed values, knowing nothing of the connection's state or of ``receive``/``send``. The
-``WebSocket`` calls each at most once, when the property is first read.
+``ws.client``, ``ws.subprotocols`` and ``ws.path_params`` (plain functions from scope values to
+typed values), and :class:`ScopeView`, the read-only view of the scope that ``Connection``
+builds on: a mapping over the scope whose properties call each function at most once, when the
+property is first read. Nothing here knows the connection's state or ``receive``/``send``.
+(style.md's layout would give the view a ``_scope.py`` of its own; it lives here because a new
+compiled module needs a line in setup.py's COMPILED_MODULES, and a native class may only build
+on another native class.)
 
 Compiled by mypyc: this is synchronous string and bytes work on every connection that reads its
 handshake. The classes it returns that mypyc cannot compile (``URL``, a ``str`` subclass, and
@@ -17,17 +21,21 @@ Field meanings are those of the ASGI HTTP & WebSocket spec, "WebSocket - Connect
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 from multidict import CIMultiDict, MultiDict, MultiDictProxy
 
+from ._compat import mypyc_attr
 from ._errors import ProtocolError, raise_from
+from ._headers import Headers, headers_from_scope
 from ._url import _PATH_SAFE, URL
+from .types import Scope
 
 __all__ = [
     "Address",
+    "ScopeView",
     "client_from_scope",
     "cookies_from_header",
     "decode_headers",
@@ -369,3 +377,194 @@ def url_from_scope(scope: Mapping[str, Any]) -> URL:
         return URL(url)
     except ValueError as exc:  # only a scheme with spaces or control characters gets here
         raise_from(ProtocolError(f"the scope does not make a valid URL: {exc}"), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The scope view: what a connection knows before any event, apart from its state
+
+
+#: The spec versions servers announce, parsed once (a lookup, where parsing is two int()s).
+_KNOWN_VERSIONS: Final[dict[str, tuple[int, int]]] = {
+    **{f"2.{minor}": (2, minor) for minor in range(10)},
+    "3.0": (3, 0),
+}
+
+
+def _spec_version(scope: Scope) -> tuple[int, int] | None:
+    """The websocket spec version the server declares, or None when it declares none (or
+    something that is not a version)."""
+    asgi = scope.get("asgi")
+    version = asgi.get("spec_version") if type(asgi) is dict or isinstance(asgi, Mapping) else None
+    if not isinstance(version, str):
+        return None
+    known = _KNOWN_VERSIONS.get(version)
+    if known is not None:
+        return known
+    major, _, minor = version.partition(".")
+    try:
+        return (int(major), int(minor or "0"))
+    except ValueError:
+        return None
+
+
+@mypyc_attr(allow_interpreted_subclasses=True)
+class ScopeView(Mapping[str, Any]):
+    """The read-only view of one websocket scope: a mapping over it, and the connection data
+    parsed from it (Starlette's ``HTTPConnection`` shape).
+
+    It knows nothing of the connection's state or of ``receive``/``send``: ``Connection``
+    (_connection.py) adds those on top. Each property parses its field on first read and keeps
+    the result (the scope is fixed for the life of the connection: ASGI says it "contains the
+    initial connection metadata"); a malformed field raises ``ProtocolError`` when that
+    property is first read, not at construction. Raises ValueError if ``scope["type"]`` is not
+    ``"websocket"``.
+    """
+
+    def __init__(self, scope: Scope) -> None:
+        # Checked at run time too: a plain-Python caller may pass anything. The exact-type test
+        # first: a pointer compare, after which compiled code reads the dict directly (a Mapping
+        # would be read through a method call, and the ABC check walks abc's cache).
+        given: object = scope
+        if type(given) is dict:  # noqa: SIM114  (two branches: here it is narrowed to dict)
+            scope_type = given.get("type")
+        elif isinstance(given, Mapping):
+            scope_type = given.get("type")
+        else:
+            scope_type = None
+        if scope_type != "websocket":
+            raise ValueError(f"WebSocket needs a websocket scope, got scope type {scope_type!r}")
+        self.scope: Scope = scope
+        self._spec: tuple[int, int] | None = None  # the declared version, once read
+        self._spec_read = False
+        # Connection data, parsed from the scope on first read and kept (None: not read yet).
+        self._url: URL | None = None
+        self._headers: Headers | None = None
+        self._query_params: MultiDictProxy[str] | None = None
+        self._path_params: dict[str, Any] | None = None
+        self._cookies: dict[str, str] | None = None
+        self._subprotocols: list[str] | None = None
+        self._state: dict[str, Any] | None = None
+        self._client: Address | None = None
+        self._client_read = False  # None is a valid client, so it needs its own flag
+
+    # --- the scope as a read-only mapping ----------------------------------------------------
+
+    def __getitem__(self, key: str) -> Any:
+        return self.scope[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.scope)
+
+    def __len__(self) -> int:
+        return len(self.scope)
+
+    # Mapping would compare (and so refuse to hash) by content; a connection is itself alone.
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    @property
+    def spec_version(self) -> tuple[int, int]:
+        """The server's ASGI websocket spec version as ``(major, minor)``; ``(2, 0)``, the
+        spec's default, when the server declares none."""
+        declared = self._declared_spec()
+        return (2, 0) if declared is None else declared
+
+    def _declared_spec(self) -> tuple[int, int] | None:
+        if not self._spec_read:
+            self._spec = _spec_version(self.scope)
+            self._spec_read = True
+        return self._spec
+
+    # --- connection data: each parsed on first read, then kept ------------------------------
+
+    @property
+    def url(self) -> URL:
+        """The URL the client asked for: ``ws://host:port/root/path?query`` (see ``URL``).
+
+        Built from the scheme, the Host header (else ``server``), ``root_path``, ``path`` and
+        ``query_string``. Raises ProtocolError if one of those scope fields is malformed.
+        """
+        url = self._url
+        if url is None:
+            url = url_from_scope(self.scope)
+            self._url = url
+        return url
+
+    @property
+    def headers(self) -> Headers:
+        """The handshake headers: case-insensitive, multi-valued, read-only, latin-1 decoded;
+        ``.raw`` is the scope's list of byte pairs. Raises ProtocolError if they are malformed."""
+        headers = self._headers
+        if headers is None:
+            headers = headers_from_scope(self.scope)
+            self._headers = headers
+        return headers
+
+    @property
+    def query_params(self) -> MultiDictProxy[str]:
+        """The decoded query parameters, in order, repeats and blank values kept (read-only).
+        Raises ProtocolError if ``query_string`` is not bytes."""
+        params = self._query_params
+        if params is None:
+            params = query_params_from_scope(self.scope)
+            self._query_params = params
+        return params
+
+    @property
+    def path_params(self) -> dict[str, Any]:
+        """The router's ``scope["path_params"]``, or ``{}`` when no router set any."""
+        params = self._path_params
+        if params is None:
+            params = path_params_from_scope(self.scope)
+            self._path_params = params
+        return params
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The cookies of the Cookie header(s); malformed pairs are skipped, never an error."""
+        cookies = self._cookies
+        if cookies is None:
+            # HTTP/2 may split the cookie into several header fields (RFC 9113 section
+            # 8.2.3); they join back with "; ".
+            cookies = cookies_from_header("; ".join(self.headers.getall("cookie", [])))
+            self._cookies = cookies
+        return cookies
+
+    @property
+    def client(self) -> Address | None:
+        """The client's ``Address(host, port)``, or None when the server does not give it."""
+        if not self._client_read:
+            self._client = client_from_scope(self.scope)
+            self._client_read = True
+        return self._client
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        offered = self._subprotocols
+        if offered is None:
+            offered = subprotocols_from_scope(self.scope)
+            self._subprotocols = offered
+        return offered
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The lifespan state the server copied into the scope (ASGI lifespan, "state").
+
+        When the server gives none, an empty dict kept for this connection (the scope itself
+        is not changed). Raises ProtocolError if ``scope["state"]`` is not a dict.
+        """
+        state = self._state
+        if state is None:
+            found = self.scope.get("state")
+            if found is None:
+                state = {}
+            elif isinstance(found, dict):
+                state = found
+            else:
+                raise ProtocolError(f"scope['state'] must be a dict, got {type(found).__name__}")
+            self._state = state
+        return state

@@ -4,9 +4,10 @@ A ``CIMultiDictProxy[str]`` (what users of aiohttp and multidict already know) t
 scope's original byte pairs in ``.raw``, so code that needs the exact bytes (a signature check, a
 proxy) does not have to go back to the scope.
 
-This module is not compiled: design.md section 6 keeps subclasses of multidict's C classes out of
-compiled code. The work (checking and latin-1 decoding every pair) is done by the compiled
-:func:`typedws._datastructures.decode_headers`; this class only holds the result.
+This module is not compiled: mypyc may not compile subclasses of multidict's C classes
+(docs/architecture.md, "mypyc facts"). The work (checking and latin-1 decoding every pair) is
+done by the compiled :func:`typedws._datastructures.decode_headers`; this class only holds the
+result.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from multidict import CIMultiDictProxy
-
-from ._datastructures import decode_headers, raw_headers
 
 __all__ = ["Headers", "headers_from_scope"]
 
@@ -34,6 +33,10 @@ class Headers(CIMultiDictProxy[str]):
     __slots__ = ("_raw",)
 
     def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+        # Imported here: _datastructures imports this module (ScopeView.headers builds a
+        # Headers), so a module-level import would be circular. Once per connection.
+        from ._datastructures import decode_headers
+
         super().__init__(decode_headers(raw))
         self._raw = raw
 
@@ -50,4 +53,6 @@ def headers_from_scope(scope: Any) -> Headers:
     mapping such as Lilya's ``Header`` (see :func:`typedws._datastructures.raw_headers`);
     ``.raw`` is then a list of byte pairs built from it. Raises ``ProtocolError`` otherwise.
     """
+    from ._datastructures import raw_headers  # see Headers.__init__
+
     return Headers(raw_headers(scope.get("headers", [])))
