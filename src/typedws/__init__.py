@@ -10,9 +10,10 @@ from __future__ import annotations
 from typedws import _connection
 from typedws._codecs import Codec
 from typedws._datastructures import Address
-from typedws._endpoint import Endpoint
+from typedws._endpoint import Endpoint, TypedWebSocket
 from typedws._errors import (
     PayloadError,
+    PayloadKind,
     ProtocolError,
     WebSocketDisconnect,
     WebSocketError,
@@ -32,8 +33,10 @@ __all__ = [
     "Headers",
     "Mode",
     "PayloadError",
+    "PayloadKind",
     "ProtocolError",
     "Response",
+    "TypedWebSocket",
     "URL",
     "WebSocket",
     "WebSocketApp",

@@ -24,7 +24,11 @@ synchronous and runs once per message.
 
 from __future__ import annotations
 
+import sys
+import types
+import typing
 from collections.abc import Callable
+from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, Final, final
 
 import msgspec
@@ -32,7 +36,16 @@ import msgspec
 from typedws._errors import PayloadError
 from typedws._errors import raise_from as _raise_from
 
-__all__ = ["DEFAULT_CODEC", "Codec", "DecHook", "EncHook", "decode_json", "decode_msgpack"]
+__all__ = [
+    "DEFAULT_CODEC",
+    "Codec",
+    "DecHook",
+    "EncHook",
+    "decode_json",
+    "decode_msgpack",
+    "union_members",
+    "untagged_struct_problem",
+]
 
 #: msgspec's ``enc_hook``: called with an object msgspec cannot encode; returns one it can.
 EncHook = Callable[[Any], Any]
@@ -40,18 +53,66 @@ EncHook = Callable[[Any], Any]
 DecHook = Callable[[type, Any], Any]
 
 
+def union_members(form: object) -> tuple[object, ...]:
+    """The members of a union type form (``A | B``, ``Union[A, B]``), or ``(form,)``."""
+    if isinstance(form, types.UnionType) or typing.get_origin(form) is typing.Union:
+        return typing.get_args(form)
+    return (form,)
+
+
+def _compiled_module(cls: type) -> str | None:
+    """The name of the module defining ``cls`` if that module is a C extension (mypyc)."""
+    module = sys.modules.get(cls.__module__)
+    filename = getattr(module, "__file__", None)
+    if isinstance(filename, str) and filename.endswith(tuple(EXTENSION_SUFFIXES)):
+        return cls.__module__
+    return None
+
+
+def untagged_struct_problem(form: object) -> str | None:
+    """Explain an untagged Struct of a union when a mypyc-compiled module defines it.
+
+    mypyc silently drops class keywords: ``class Chat(msgspec.Struct, tag="chat")`` in a
+    compiled module loses its ``tag``, and msgspec then refuses the union with "all Struct types
+    must be tagged", which does not say why. None when no member is such a Struct.
+    """
+    members = union_members(form)
+    if len(members) < 2:
+        return None
+    for member in members:
+        if not (isinstance(member, type) and issubclass(member, msgspec.Struct)):
+            continue
+        if member.__struct_config__.tag is not None:
+            continue
+        module = _compiled_module(member)
+        if module is not None:
+            return (
+                f"{member.__qualname__} has no msgspec tag, and it is defined in {module!r}, a "
+                "module compiled with mypyc: mypyc silently drops class keywords such as "
+                "tag=..., so the Struct lost its tag. Keep msgspec.Struct classes in a module "
+                "excluded from mypyc compilation, and import them from compiled code"
+            )
+    return None
+
+
+def _decoder_problem(target: object, exc: TypeError) -> str:
+    return untagged_struct_problem(target) or str(exc)
+
+
 def _json_decoder(target: object, dec_hook: DecHook | None) -> msgspec.json.Decoder[Any]:
     try:
         return msgspec.json.Decoder(target, dec_hook=dec_hook)
     except TypeError as exc:
-        _raise_from(TypeError(f"cannot decode JSON into {target!r}: {exc}"), exc)
+        problem = _decoder_problem(target, exc)
+        _raise_from(TypeError(f"cannot decode JSON into {target!r}: {problem}"), exc)
 
 
 def _msgpack_decoder(target: object, dec_hook: DecHook | None) -> msgspec.msgpack.Decoder[Any]:
     try:
         return msgspec.msgpack.Decoder(target, dec_hook=dec_hook)
     except TypeError as exc:
-        _raise_from(TypeError(f"cannot decode MessagePack into {target!r}: {exc}"), exc)
+        problem = _decoder_problem(target, exc)
+        _raise_from(TypeError(f"cannot decode MessagePack into {target!r}: {problem}"), exc)
 
 
 def _hook_problem(name: str, hook: object) -> str | None:

@@ -1,30 +1,161 @@
 """Endpoints: one path, the messages it receives and the messages it sends, declared once.
 
-Dispatch, typed sends, the AsyncAPI document and the typed clients are all derived from an
-:class:`Endpoint` (design.md section 7).
+This module owns the declaration (:class:`Endpoint`), the typed view of a connection
+(:class:`TypedWebSocket`), and dispatch: one handler per member of ``receives``, looked up by the
+type of each decoded message, plus the hooks around a connection's life. It knows nothing about
+ASGI events or frames; every byte goes through :class:`typedws.WebSocket`'s own methods, so
+the state machine, the codecs and the ``PayloadError`` mapping are the ones users already know.
+
+Theory of operation, per message: ``ws.receive_json(mode, type=receives)`` decodes and
+validates into the union (the codec caches one decoder per endpoint type, found by an identity
+check), ``handlers[type(message)]`` picks the handler (a dict lookup, not an isinstance chain),
+the handler runs, and a returned message goes out through :meth:`TypedWebSocket.send`, which
+checks it is a member of ``sends`` (a set lookup on its class) and hands it to
+``ws.send_json``. ``TypedWebSocket.send`` and ``receive`` are plain methods that return the
+WebSocket's own coroutine: no extra coroutine frame per message.
+
+Invalid messages (design.md section 7): without an ``on_invalid`` hook the connection is closed
+with RFC 6455 section 7.4.1's codes: 1003 for the wrong frame kind ("a type of data it cannot
+accept"), 1007 for bytes that are not valid UTF-8 / JSON / MessagePack ("data within a message
+that was not consistent with the type of the message"), 1008 for a message that does not match
+``receives`` ("a message that violates its policy"), 1009 for one too big. The close reason is
+the PayloadError's message, cut to the 123 bytes a close frame allows.
+
+Not compiled: the per-message work is awaits (the WebSocket's receive and send, the user's
+handler), and the synchronous work in between (decoding, validation, the state checks) already
+runs in the compiled WebSocket; a compiled coroutine is no cheaper (design.md section 6).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+import typing
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, overload
 
-from typedws._websocket import Mode
+import msgspec
+
+from typedws._codecs import DEFAULT_CODEC, Codec, union_members
+from typedws._errors import PayloadError, PayloadKind, WebSocketDisconnect
+from typedws._state import WebSocketState, client_ended
+from typedws._websocket import Mode, WebSocket
 
 if TYPE_CHECKING:
     # PEP 747: lets ``receives=Join | Say`` bind ``In`` to the union (type checkers only).
     from typing_extensions import TypeForm
 
-__all__ = ["Endpoint", "Format"]
+    from typedws.app import WebSocketApp
+
+__all__ = ["Endpoint", "Format", "TypedWebSocket", "close_code_for"]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
+M = TypeVar("M")
 
 #: How an endpoint's messages are encoded: JSON (text frames by default) or MessagePack.
 Format = Literal["json", "msgpack"]
 
+# RFC 6455 section 7.4.1, per PayloadError.kind (see the module docstring).
+_CLOSE_CODES: Final[dict[str, int]] = {
+    "frame": 1003,
+    "encoding": 1007,
+    "syntax": 1007,
+    "depth": 1007,
+    "schema": 1008,
+    "size": 1009,
+}
+# RFC 6455 section 5.5: a control frame's payload is at most 125 bytes, 2 of them the code.
+_MAX_REASON: Final = 123
+
+
+def close_code_for(error: PayloadError) -> tuple[int, str]:
+    """The close code and reason an endpoint closes with for an invalid message.
+
+    The reason is the error's message, cut (on a character boundary) to 123 UTF-8 bytes.
+    """
+    kind: PayloadKind = error.kind
+    reason = str(error)
+    encoded = reason.encode("utf-8")
+    if len(encoded) > _MAX_REASON:
+        reason = encoded[: _MAX_REASON - 3].decode("utf-8", "ignore") + "..."
+    return _CLOSE_CODES.get(kind, 1008), reason
+
+
+def _dispatch_key(member: object) -> type | None:
+    """The class ``type(message)`` has for a decoded member (``list[int]``: list), or None."""
+    origin = typing.get_origin(member)
+    key = origin if origin is not None else member
+    if member is None:
+        return type(None)
+    return key if isinstance(key, type) else None
+
+
+def _name(form: object) -> str:
+    return form.__name__ if isinstance(form, type) else repr(form)
+
+
+def _check_decodable(form: object, format: Format, what: str) -> None:
+    """Build the decoder for ``form`` now, so a type msgspec cannot decode fails here (the
+    codec explains Structs that lost their tag to mypyc)."""
+    try:
+        if format == "json":
+            DEFAULT_CODEC.json_decoder(form)
+        else:
+            DEFAULT_CODEC.msgpack_decoder(form)
+    except TypeError as exc:
+        raise TypeError(f"Endpoint {what}={_name(form)}: {exc}") from None
+
+
+class _Direction:
+    """One direction of an endpoint: its type form and how to check that a value belongs."""
+
+    __slots__ = ("classes", "exact", "form", "keys")
+
+    def __init__(self, form: object) -> None:
+        self.form = form
+        members = union_members(form)
+        keys: dict[type, object] = {}
+        for member in members:
+            key = _dispatch_key(member)
+            if key is not None and key not in keys:
+                keys[key] = member
+        #: Dispatch key (the class of a decoded value) -> the member it stands for.
+        self.keys = keys
+        #: When every member is a class, a value belongs iff its class is one of them.
+        self.exact = all(isinstance(member, type) or member is None for member in members)
+        self.classes: frozenset[type] = frozenset(keys) if self.exact else frozenset()
+
+    def check(self, value: object, codec: Codec, side: str) -> None:
+        """TypeError unless ``value`` is a ``form`` (for classes, one set lookup)."""
+        if type(value) in self.classes:
+            return
+        if not self.exact:
+            # A type form that is not a union of classes (list[int], a Literal...): encode and
+            # decode again, which is msgspec's own validation.
+            try:
+                codec.json_decoder(self.form).decode(codec.encode_json(value))
+                return
+            except (TypeError, msgspec.DecodeError):
+                pass
+        raise TypeError(f"{side} {type(value).__name__} is not a member of {_name(self.form)}")
+
 
 class Endpoint(Generic[In, Out]):
-    """One websocket path with the messages it receives (``In``) and sends (``Out``)."""
+    """One websocket path with the messages it receives (``In``) and sends (``Out``).
+
+    ``receives`` and ``sends`` are any types msgspec decodes, typically tagged unions of
+    Structs; ``Endpoint("/chat", receives=Join | Say, sends=Joined | Said)`` is an
+    ``Endpoint[Join | Say, Joined | Said]`` under mypy and pyright. ``format`` is ``"json"``
+    (in text frames, or binary ones with ``mode="binary"``) or ``"msgpack"`` (binary frames).
+    ``title`` and ``description`` describe the endpoint in its AsyncAPI document.
+
+    Register one handler per member of ``receives`` with :meth:`on`, hooks with
+    :meth:`on_connect`, :meth:`on_disconnect`, :meth:`on_invalid`, :meth:`on_shutdown`; then
+    :meth:`app` gives the ASGI 3 application.
+
+    Raises TypeError if msgspec cannot decode ``receives`` or ``sends`` (the message says so,
+    and says what to do when the Structs lost their tags to mypyc), ValueError for a ``path``
+    that does not start with ``/``, an unknown ``format`` or ``mode``.
+    """
 
     @overload
     def __init__(
@@ -85,6 +216,17 @@ class Endpoint(Generic[In, Out]):
         title: str | None = None,
         description: str | None = None,
     ) -> None:
+        given: object = path  # callers from plain Python may pass anything
+        if not isinstance(given, str) or not given.startswith("/"):
+            raise ValueError(f"Endpoint path must be a str starting with '/', got {path!r}")
+        if format != "json" and format != "msgpack":
+            raise ValueError(f"Endpoint format must be 'json' or 'msgpack', got {format!r}")
+        if mode != "text" and mode != "binary":
+            raise ValueError(f"Endpoint mode must be 'text' or 'binary', got {mode!r}")
+        if format == "msgpack" and mode != "binary":
+            mode = "binary"  # MessagePack travels in binary frames only
+        _check_decodable(receives, format, "receives")
+        _check_decodable(sends, format, "sends")
         self._path = path
         self._receives = receives
         self._sends = sends
@@ -92,6 +234,23 @@ class Endpoint(Generic[In, Out]):
         self._mode: Mode = mode
         self._title = title
         self._description = description
+        self._in = _Direction(receives)
+        self._out = _Direction(sends)
+        self._handlers: dict[type, Callable[[Any, Any], Awaitable[Any]]] = {}
+        self._on_connect: Callable[[TypedWebSocket[In, Out]], Awaitable[None]] | None = None
+        self._on_disconnect: Callable[[TypedWebSocket[In, Out], int], Awaitable[None]] | None = None
+        self._on_invalid: (
+            Callable[[TypedWebSocket[In, Out], PayloadError], Awaitable[None]] | None
+        ) = None
+        self._on_shutdown: Callable[[TypedWebSocket[In, Out]], Awaitable[None]] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Endpoint({self._path!r}, receives={_name(self._receives)}, "
+            f"sends={_name(self._sends)}, format={self._format!r})"
+        )
+
+    # --- the declaration (read-only) ---------------------------------------------------------
 
     @property
     def path(self) -> str:
@@ -115,7 +274,7 @@ class Endpoint(Generic[In, Out]):
 
     @property
     def mode(self) -> Mode:
-        """The frame kind of JSON messages: ``"text"`` or ``"binary"`` (MessagePack: binary)."""
+        """The frame kind of the messages: ``"text"`` or ``"binary"`` (MessagePack: binary)."""
         return self._mode
 
     @property
@@ -127,3 +286,242 @@ class Endpoint(Generic[In, Out]):
     def description(self) -> str | None:
         """A longer description (the AsyncAPI channel's description)."""
         return self._description
+
+    # --- handlers and hooks ------------------------------------------------------------------
+
+    def on(
+        self, member: type[M]
+    ) -> Callable[
+        [Callable[[TypedWebSocket[In, Out], M], Awaitable[Out | None]]],
+        Callable[[TypedWebSocket[In, Out], M], Awaitable[Out | None]],
+    ]:
+        """Register the handler of ``member``, one member of ``receives`` (a decorator).
+
+        The handler is ``async def handler(conn, msg: Member) -> Out | None``; a message it
+        returns is sent. Raises TypeError if ``member`` is not a member of ``receives`` or
+        already has a handler.
+        """
+        key = _dispatch_key(member)
+        if key is None or self._in.keys.get(key) is not member:
+            raise TypeError(
+                f"{_name(member)} is not a member of {_name(self._receives)}, what {self!r} "
+                "receives"
+            )
+        if key in self._handlers:
+            raise TypeError(f"{self!r} already has a handler for {_name(member)}")
+
+        def register(
+            handler: Callable[[TypedWebSocket[In, Out], M], Awaitable[Out | None]],
+        ) -> Callable[[TypedWebSocket[In, Out], M], Awaitable[Out | None]]:
+            if not callable(handler):
+                raise TypeError(f"on({_name(member)}) needs an async function")
+            self._handlers[key] = handler
+            return handler
+
+        return register
+
+    def on_connect(
+        self, hook: Callable[[TypedWebSocket[In, Out]], Awaitable[None]]
+    ) -> Callable[[TypedWebSocket[In, Out]], Awaitable[None]]:
+        """Register the hook run before the handshake is accepted (a decorator).
+
+        It may reject (``await conn.ws.close()`` or ``conn.ws.send_denial_response(...)``) or
+        accept itself (``await conn.ws.accept(subprotocol=...)``); otherwise the endpoint
+        accepts once it returns.
+        """
+        self._on_connect = hook
+        return hook
+
+    def on_disconnect(
+        self, hook: Callable[[TypedWebSocket[In, Out], int], Awaitable[None]]
+    ) -> Callable[[TypedWebSocket[In, Out], int], Awaitable[None]]:
+        """Register the hook run when the connection has ended, with its close code."""
+        self._on_disconnect = hook
+        return hook
+
+    def on_invalid(
+        self, hook: Callable[[TypedWebSocket[In, Out], PayloadError], Awaitable[None]]
+    ) -> Callable[[TypedWebSocket[In, Out], PayloadError], Awaitable[None]]:
+        """Register the hook run for an invalid message, instead of closing the connection.
+
+        It gets the :class:`PayloadError` (``kind``, ``path``); it may send a message and
+        return, and the endpoint goes on with the next message, or close the connection.
+        """
+        self._on_invalid = hook
+        return hook
+
+    def on_shutdown(
+        self, hook: Callable[[TypedWebSocket[In, Out]], Awaitable[None]]
+    ) -> Callable[[TypedWebSocket[In, Out]], Awaitable[None]]:
+        """Register the hook run when the server drains its connections (a decorator).
+
+        It may send a typed goodbye; the connection is closed after it returns. It runs from
+        :meth:`shutdown`, which the application's draining calls for each open connection.
+        """
+        self._on_shutdown = hook
+        return hook
+
+    # --- serving -----------------------------------------------------------------------------
+
+    def wrap(self, ws: WebSocket) -> TypedWebSocket[In, Out]:
+        """The typed view of ``ws``, for a handler written by hand (``websocket_app``)."""
+        return TypedWebSocket(ws, self)
+
+    def missing(self) -> list[object]:
+        """The members of ``receives`` that have no handler yet."""
+        return [member for key, member in self._in.keys.items() if key not in self._handlers]
+
+    def app(self, *, codec: Codec | None = None) -> WebSocketApp:
+        """The ASGI 3 application serving this endpoint (as :func:`typedws.websocket_app`).
+
+        Each connection runs :meth:`serve`. ``codec`` gives msgspec hooks to every
+        connection. Raises TypeError naming every member of ``receives`` without a handler.
+        """
+        from typedws.app import WebSocketApp
+
+        missing = self.missing()
+        if missing:
+            names = ", ".join(_name(member) for member in missing)
+            raise TypeError(
+                f"{self!r} has no handler for {names}: register one with @endpoint.on(Member) "
+                "for each member of receives"
+            )
+        return WebSocketApp(self.serve, codec=codec)
+
+    async def serve(self, ws: WebSocket) -> None:
+        """Run one connection: on_connect, accept, dispatch each message, on_disconnect.
+
+        For mounting the endpoint in a router that hands out a :class:`WebSocket`; :meth:`app`
+        runs it for each connection. The loop ends when the client disconnects or the
+        connection is closed (by a handler, a hook, or for an invalid message). A handler's
+        exception propagates (the application logs it and closes with 1011). Raises TypeError,
+        before accepting, if a member of ``receives`` has no handler.
+        """
+        if len(self._handlers) != len(self._in.keys):
+            self.app()  # raises, naming the members without a handler
+        conn = TypedWebSocket(ws, self)
+        if self._on_connect is not None:
+            await self._on_connect(conn)
+        state = ws.application_state
+        if state is WebSocketState.CONNECTING:
+            await ws.accept()
+        elif state is not WebSocketState.CONNECTED:
+            return  # on_connect rejected the handshake
+        handlers = self._handlers
+        receives = self._receives
+        mode = self._mode
+        json = self._format == "json"
+        try:
+            while True:
+                try:
+                    if json:
+                        message = await ws.receive_json(mode, type=receives)
+                    else:
+                        message = await ws.receive_msgpack(type=receives)
+                except PayloadError as error:
+                    await self._invalid(conn, error)
+                    continue
+                reply = await handlers[type(message)](conn, message)
+                if reply is not None:
+                    await conn.send(reply)
+        except WebSocketDisconnect as exc:
+            code = exc.code
+        if self._on_disconnect is not None:
+            await self._on_disconnect(conn, code)
+
+    async def _invalid(self, conn: TypedWebSocket[In, Out], error: PayloadError) -> None:
+        if self._on_invalid is not None:
+            await self._on_invalid(conn, error)
+        else:
+            code, reason = close_code_for(error)
+            await conn.ws.close(code, reason)
+
+    async def shutdown(
+        self, conn: TypedWebSocket[In, Out], code: int = 1001, reason: str | None = None
+    ) -> None:
+        """Run the on_shutdown hook for ``conn`` (if any), then close it with ``code``.
+
+        What the application's draining does for each open connection (1001, "going away",
+        RFC 6455 section 7.4.1). A connection already closed is left alone.
+        """
+        if conn.ws.application_state is not WebSocketState.CONNECTED:
+            return
+        if self._on_shutdown is not None:
+            try:
+                await self._on_shutdown(conn)
+            except WebSocketDisconnect:
+                return
+        await conn.ws.close(code, reason)
+
+
+class TypedWebSocket(Generic[In, Out]):
+    """A connection of an :class:`Endpoint`: receives ``In`` and sends ``Out``.
+
+    ``await conn.receive()`` gives the next message (validated as ``In``), ``async for msg in
+    conn`` iterates until the client disconnects, ``await conn.send(msg)`` sends a member of
+    ``Out``, ``await conn.close(code, reason)`` closes; ``conn.ws`` is the :class:`WebSocket`.
+    Get one from :meth:`Endpoint.wrap` or as a handler's first argument.
+    """
+
+    __slots__ = ("_codec", "_endpoint", "_json", "_mode", "_out", "_receives", "_ws")
+
+    def __init__(self, ws: WebSocket, endpoint: Endpoint[In, Out]) -> None:
+        self._ws = ws
+        self._endpoint = endpoint
+        self._receives: Any = endpoint._receives
+        self._out = endpoint._out
+        self._mode: Mode = endpoint._mode
+        self._json = endpoint._format == "json"
+        self._codec: Codec = ws._codec
+
+    def __repr__(self) -> str:
+        return f"<TypedWebSocket {self._endpoint!r}>"
+
+    @property
+    def ws(self) -> WebSocket:
+        """The underlying :class:`WebSocket` (accept, close, headers, the scope...)."""
+        return self._ws
+
+    @property
+    def endpoint(self) -> Endpoint[In, Out]:
+        """The endpoint this connection belongs to."""
+        return self._endpoint
+
+    # Plain methods returning the WebSocket's own coroutine: ``await conn.send(msg)`` costs
+    # what ``await ws.send_json(msg)`` costs, plus one set lookup.
+
+    def send(self, message: Out) -> Coroutine[Any, Any, None]:
+        """Send ``message``, a member of the endpoint's ``sends`` (await the result).
+
+        TypeError (nothing is sent) if it is not; otherwise as ``WebSocket.send_json`` (or
+        ``send_msgpack``).
+        """
+        self._out.check(message, self._codec, "cannot send")
+        if self._json:
+            return self._ws.send_json(message, self._mode)
+        return self._ws.send_msgpack(message)
+
+    def receive(self) -> Coroutine[Any, Any, In]:
+        """Receive the next message, validated as the endpoint's ``receives`` (await it).
+
+        PayloadError (``kind``, ``path``) for an invalid message, WebSocketDisconnect when the
+        client disconnects, as ``WebSocket.receive_json``.
+        """
+        if self._json:
+            return self._ws.receive_json(self._mode, type=self._receives)
+        return self._ws.receive_msgpack(type=self._receives)
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the connection (as ``WebSocket.close``)."""
+        await self._ws.close(code, reason)
+
+    def __aiter__(self) -> TypedWebSocket[In, Out]:
+        return self
+
+    async def __anext__(self) -> In:
+        if client_ended(self._ws._client_state):
+            raise StopAsyncIteration
+        try:
+            return await self.receive()
+        except WebSocketDisconnect:
+            raise StopAsyncIteration from None

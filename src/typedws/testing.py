@@ -18,13 +18,14 @@ comes from it). It is needed only here, so it is an optional dependency:
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncGenerator, Iterable, Mapping
-from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast, overload
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from typedws import _codecs
+from typedws._endpoint import Endpoint
 from typedws._errors import PayloadError, ProtocolError, WebSocketDisconnect, WebSocketStateError
 from typedws._validate import app_event, close_code_problem, close_reason_problem, header_pairs
 from typedws._websocket import Mode
@@ -43,9 +44,19 @@ if TYPE_CHECKING:
     # PEP 747, for ``receive_json(type=...)`` as on WebSocket (type checkers only).
     from typing_extensions import TypeForm
 
-__all__ = ["DEFAULT_TIMEOUT", "ClientDisconnected", "Closed", "Rejected", "Session", "connect"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ClientDisconnected",
+    "Closed",
+    "Rejected",
+    "Session",
+    "TypedSession",
+    "connect",
+]
 
 T = TypeVar("T")
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 #: Seconds any single wait may take before the test fails with TimeoutError.
 DEFAULT_TIMEOUT: Final = 5.0
@@ -474,8 +485,136 @@ async def _finish(server: _Server, session: Session) -> None:
             ) from None
 
 
+@overload
+def connect(
+    app: ASGIApp,
+    path: str = "/",
+    *,
+    headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
+    subprotocols: Iterable[str] | None = None,
+    query_string: bytes | str = b"",
+    timeout: float = DEFAULT_TIMEOUT,
+    denial_response: bool = True,
+    endpoint: None = None,
+) -> AbstractAsyncContextManager[Session]: ...
+@overload
+def connect(
+    app: ASGIApp,
+    path: str = "/",
+    *,
+    headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
+    subprotocols: Iterable[str] | None = None,
+    query_string: bytes | str = b"",
+    timeout: float = DEFAULT_TIMEOUT,
+    denial_response: bool = True,
+    endpoint: Endpoint[In, Out],
+) -> AbstractAsyncContextManager[TypedSession[Out, In]]: ...
+def connect(
+    app: ASGIApp,
+    path: str = "/",
+    *,
+    headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] | None = None,
+    subprotocols: Iterable[str] | None = None,
+    query_string: bytes | str = b"",
+    timeout: float = DEFAULT_TIMEOUT,
+    denial_response: bool = True,
+    endpoint: Endpoint[Any, Any] | None = None,
+) -> AbstractAsyncContextManager[Session] | AbstractAsyncContextManager[TypedSession[Any, Any]]:
+    """Run ``app`` in memory and connect to it; yields a :class:`Session`.
+
+    ``path`` may carry the query (``"/chat?room=1"``) or give it as ``query_string``.
+    ``headers`` are request headers; ``subprotocols`` are offered in order. The server speaks
+    ASGI websocket spec 2.4 and offers the ``websocket.http.response`` extension unless
+    ``denial_response=False``. With ``endpoint=`` (a :class:`typedws.Endpoint`) it yields a
+    :class:`TypedSession` instead, which sends the endpoint's ``receives`` and receives its
+    ``sends``.
+
+    Raises :class:`Rejected` if the application closes before accepting or sends a denial
+    response; the application's own exception if it raises (at the handshake, at the next
+    receive, or on leaving the block); TimeoutError, saying what was awaited, if any wait
+    exceeds ``timeout`` seconds. On leaving the block the client disconnects with 1000 (unless
+    a side closed already) and waits for the application to return.
+    """
+    session = _connect(
+        app,
+        path,
+        headers=headers,
+        subprotocols=subprotocols,
+        query_string=query_string,
+        timeout=timeout,
+        denial_response=denial_response,
+    )
+    if endpoint is None:
+        return session
+    return _typed(session, endpoint)
+
+
 @asynccontextmanager
-async def connect(
+async def _typed(
+    session: AbstractAsyncContextManager[Session], endpoint: Endpoint[In, Out]
+) -> AsyncGenerator[TypedSession[Out, In], None]:
+    async with session as untyped:
+        yield TypedSession(untyped, endpoint)
+
+
+class TypedSession(Generic[In, Out]):
+    """The client side of an :class:`typedws.Endpoint`, in memory: receives ``In`` (the
+    endpoint's ``sends``) and sends ``Out`` (its ``receives``).
+
+    As :class:`typedws.client.Client` over the network: ``await c.receive()``, ``async for msg
+    in c``, ``await c.send(msg)``, ``await c.close(code)``; ``session`` is the untyped
+    :class:`Session` underneath (for sending invalid frames in tests).
+    """
+
+    def __init__(self, session: Session, endpoint: Endpoint[Any, Any]) -> None:
+        self.session = session
+        self.endpoint = endpoint
+        self._json = endpoint.format == "json"
+        self._text = endpoint.mode == "text"
+
+    def __repr__(self) -> str:
+        return f"<typedws.testing.TypedSession {self.endpoint!r}>"
+
+    async def receive(self) -> In:
+        """The next message from the application, validated as the endpoint's ``sends``.
+
+        PayloadError (``kind``, ``path``) for a message that is not one; :class:`Closed` (a
+        WebSocketDisconnect with the code and reason) once the application closed.
+        """
+        event = await self.session.receive()
+        sends: Any = self.endpoint.sends
+        if self._json:
+            frame = _text_of(event) if self._text else _bytes_of(event)
+            return _codecs.decode_json(_codecs.DEFAULT_CODEC.json_decoder(sends), frame)  # type: ignore[no-any-return]
+        decoder = _codecs.DEFAULT_CODEC.msgpack_decoder(sends)
+        return _codecs.decode_msgpack(decoder, _bytes_of(event))  # type: ignore[no-any-return]
+
+    async def send(self, message: Out) -> None:
+        """Send ``message``, a member of the endpoint's ``receives`` (TypeError if not)."""
+        self.endpoint._in.check(message, _codecs.DEFAULT_CODEC, "cannot send")
+        if not self._json:
+            await self.session.send_msgpack(message)
+        else:
+            await self.session.send_json(message, "text" if self._text else "binary")
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close from the client side (as :meth:`Session.close`)."""
+        await self.session.close(code, reason)
+
+    def __aiter__(self) -> AsyncIterator[In]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncGenerator[In, None]:
+        while True:
+            try:
+                message = await self.receive()
+            except WebSocketDisconnect:
+                return
+            yield message
+
+
+@asynccontextmanager
+async def _connect(
     app: ASGIApp,
     path: str = "/",
     *,
@@ -485,19 +624,7 @@ async def connect(
     timeout: float = DEFAULT_TIMEOUT,
     denial_response: bool = True,
 ) -> AsyncGenerator[Session, None]:
-    """Run ``app`` in memory and connect to it; yields a :class:`Session`.
-
-    ``path`` may carry the query (``"/chat?room=1"``) or give it as ``query_string``.
-    ``headers`` are request headers; ``subprotocols`` are offered in order. The server speaks
-    ASGI websocket spec 2.4 and offers the ``websocket.http.response`` extension unless
-    ``denial_response=False``.
-
-    Raises :class:`Rejected` if the application closes before accepting or sends a denial
-    response; the application's own exception if it raises (at the handshake, at the next
-    receive, or on leaving the block); TimeoutError, saying what was awaited, if any wait
-    exceeds ``timeout`` seconds. On leaving the block the client disconnects with 1000 (unless
-    a side closed already) and waits for the application to return.
-    """
+    """The untyped :func:`connect`."""
     if not callable(app):
         raise TypeError(f"connect() needs an ASGI application, got {type(app).__name__}")
     scope = _build_scope(path, headers, subprotocols, query_string, denial_response)
