@@ -1,19 +1,19 @@
 """The two async primitives the broadcast layer needs, for asyncio and for trio.
 
 typedws has no async-library dependency (no anyio at run time), and the memory backend and
-``forward`` should run wherever ``WebSocket`` runs. Both need only an event (a subscriber waits
-for the hub to push) and a race of two tasks (``forward`` sends while it watches for the
-client leaving). Each is a few lines per library; the running library is found the way sniffio
-does it, without importing trio unless asyncio is not running.
+``forward`` should run wherever ``WebSocket`` runs. Both need only a waiter (a subscriber waits
+for the hub to push: an asyncio future, or ``TrioWaiter``) and a race of two tasks (``forward``
+sends while it watches for the client leaving). Each is a few lines per library; the running
+library is found the way sniffio does it, without importing trio unless asyncio is not running.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, Protocol
 
-__all__ = ["Event", "new_event", "race", "running_asyncio"]
+__all__ = ["Event", "TrioWaiter", "current_loop", "new_event", "race", "running_asyncio"]
 
 
 class Event(Protocol):
@@ -27,6 +27,46 @@ def running_asyncio() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def current_loop() -> asyncio.AbstractEventLoop | None:
+    """The running asyncio loop, or None under trio; ``RuntimeError`` under neither.
+
+    A subscription looks its loop up once and keeps it: ``asyncio.get_running_loop`` costs a
+    ``getpid`` system call on CPython 3.11 (about 0.2 µs here), once per wait otherwise.
+    """
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    import trio  # only when asyncio is not running: trio is not a dependency
+
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        raise RuntimeError("typedws.broadcast needs a running asyncio or trio event loop") from None
+    return None
+
+
+class TrioWaiter:
+    """What a subscription waits on under trio: the future-like face ``_hub`` completes
+    (``done``, ``set_result``) over a ``trio.Event``. (Under asyncio it is a plain future.)"""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        import trio
+
+        self._event = trio.Event()
+
+    def done(self) -> bool:
+        return self._event.is_set()
+
+    def set_result(self, result: None) -> None:
+        self._event.set()
+
+    def __await__(self) -> Generator[Any, None, None]:
+        return self._event.wait().__await__()
 
 
 class _FutureEvent:
@@ -47,7 +87,7 @@ class _FutureEvent:
 
 
 def new_event() -> Event:
-    """A one-shot event of the running async library (asyncio or trio)."""
+    """A one-shot event of the running async library (asyncio or trio); the demo uses it."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:

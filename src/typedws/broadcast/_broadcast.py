@@ -7,17 +7,19 @@ work (fan-out, ordering, gap arithmetic) is in ``_hub``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload
 
 import msgspec
 
 from .._errors import WebSocketDisconnect
-from ._aio import new_event, race
+from ._aio import TrioWaiter, current_loop, race
 from ._backend import Backend, Fetch
 from ._channel import Channel
-from ._hub import Entry, GapInfo, SubQueue
+from ._hub import Entry, GapInfo, SubQueue, wake
 from ._memory import MemoryBackend
 from ._types import BroadcastError, Gap, GapReason, MessagesMissed
 
@@ -78,6 +80,12 @@ class Subscription(Generic[Y]):
         self._backend: Backend | None = None
         self._fetch: Fetch | None = None
         self._closed = False
+        # Entered and not closed: ``__anext__`` may take from the queue without the checks of
+        # ``_next_item`` (the per-message path: one call per message and subscriber).
+        self._open = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # None under trio
+        self._decode: Callable[[bytes], Any] = channel.decode
+        self._shared = channel.shared
 
     @property
     def last_id(self) -> str | None:
@@ -88,6 +96,7 @@ class Subscription(Generic[Y]):
         if self._backend is not None:
             raise RuntimeError("this subscription was already entered; subscribe() again")
         backend = self._broadcast._connected_backend("subscribe")
+        self._loop = current_loop()
         self._backend = backend
         self._broadcast._subscriptions.add(self)
         try:
@@ -96,6 +105,7 @@ class Subscription(Generic[Y]):
             self._close()
             raise
         self._queue.fetching = self._fetch is not None
+        self._open = not self._closed
         return self
 
     async def __aexit__(
@@ -110,24 +120,41 @@ class Subscription(Generic[Y]):
         if self._closed:
             return
         self._closed = True
+        self._open = False
         self._broadcast._subscriptions.discard(self)
         if self._backend is not None:
             self._backend.detach(self.channel.name, self._queue)
-        wake = self._queue.wake
-        if wake is not None:
-            self._queue.wake = None
-            wake()
+        waiter = self._queue.waiter
+        if waiter is not None:
+            self._queue.waiter = None
+            wake(waiter)
 
     def __aiter__(self) -> Subscription[Y]:
         return self
 
     async def __anext__(self) -> Y:
-        item = await self._next_item()
-        if isinstance(item, Gap):
-            if self._raise_gaps:
-                raise MessagesMissed(item)
-            return cast(Y, item)
-        return cast(Y, self.channel.decode(item.payload))
+        # The per-message path: a message already queued is decoded and returned without
+        # suspending; only an empty queue (or a gap, or a backlog to fetch) goes the long way.
+        taken = self._queue.take() if self._open else None
+        item = (
+            await self._next_item()
+            if taken is None
+            else self._gap(taken)
+            if isinstance(taken, GapInfo)
+            else taken
+        )
+        if isinstance(item, Entry):
+            if self._shared:
+                return item.decode_shared(self._decode)  # type: ignore[no-any-return]
+            return self._decode(item.payload)  # type: ignore[no-any-return]
+        if self._raise_gaps:
+            raise MessagesMissed(item)
+        return cast(Y, item)
+
+    def _gap(self, info: GapInfo) -> Gap:
+        reason = cast(GapReason, info.reason)
+        missed = None if info.missed < 0 else info.missed
+        return Gap(channel=self.channel.name, after=info.after, reason=reason, missed=missed)
 
     async def _next_item(self) -> Entry | Gap:
         """The next entry (still encoded) or gap; ``StopAsyncIteration`` once closed."""
@@ -141,9 +168,7 @@ class Subscription(Generic[Y]):
             if isinstance(item, Entry):
                 return item
             if isinstance(item, GapInfo):
-                reason = cast(GapReason, item.reason)
-                missed = None if item.missed < 0 else item.missed
-                return Gap(channel=name, after=item.after, reason=reason, missed=missed)
+                return self._gap(item)
             if self._fetch is not None:
                 if not await backend.fetch(name, queue, self._fetch):
                     self._fetch = None
@@ -152,9 +177,12 @@ class Subscription(Generic[Y]):
                 self._fetch = backend.refill(name, queue)
                 queue.fetching = self._fetch is not None
             else:
-                event = new_event()
-                queue.wake = event.set
-                await event.wait()
+                # Wait for the hub's next ``put`` (or ``_close``), which completes the waiter.
+                # A future straight from the loop: no Event object, no extra coroutine.
+                loop = self._loop
+                waiter = loop.create_future() if loop is not None else TrioWaiter()
+                queue.waiter = waiter
+                await waiter
         raise StopAsyncIteration
 
 
@@ -382,11 +410,19 @@ async def _pump(
     subscription: Subscription[Any], channel: Channel[Any], ws: ForwardSocket, envelope: bool
 ) -> None:
     text = channel.codec == "json"
+    queue = subscription._queue
     while True:
-        try:
-            item = await subscription._next_item()
-        except StopAsyncIteration:
-            return
+        # As in ``Subscription.__anext__``: a queued entry is sent without suspending first.
+        taken = queue.take() if subscription._open else None
+        if isinstance(taken, Entry):
+            item: Entry | Gap = taken
+        elif taken is not None:
+            item = subscription._gap(taken)
+        else:
+            try:
+                item = await subscription._next_item()
+            except StopAsyncIteration:
+                return
         if isinstance(item, Gap):
             if not envelope:
                 logger.info("forward on %r: %s; closing with 1013", channel.name, item)

@@ -2,7 +2,8 @@
 
 A channel is a value (name + message type + wire format), not a connection: declare it once at
 module level and use it from any number of ``Broadcast`` instances. Encoding happens once per
-``publish``, decoding once per subscriber; ``forward`` sends the encoded bytes as they are.
+``publish``; decoding once per subscriber, or once per process when the message type is
+immutable (``Channel.shared``); ``forward`` sends the encoded bytes as they are.
 
 Not compiled: the work here is done inside msgspec, so mypyc would only add a layer.
 """
@@ -13,6 +14,7 @@ import builtins
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
+import msgspec.inspect
 
 from .._errors import PayloadError
 
@@ -30,6 +32,71 @@ Codec = Literal["json", "msgpack"]
 # Channel names become Redis keys and show up in logs: keep them printable and short.
 _MAX_NAME = 200
 
+# msgspec.inspect types whose values cannot change once decoded (by class name: some, such as
+# FrozenDictType, exist only in recent msgspec releases).
+_IMMUTABLE_LEAVES = frozenset(
+    {
+        "NoneType",
+        "BoolType",
+        "IntType",
+        "FloatType",
+        "StrType",
+        "BytesType",
+        "RawType",
+        "DateTimeType",
+        "DateType",
+        "TimeType",
+        "TimeDeltaType",
+        "UUIDType",
+        "DecimalType",
+        "LiteralType",
+        "EnumType",
+    }
+)
+
+
+def _immutable(info: msgspec.inspect.Type, seen: set[int]) -> bool:
+    """Whether every value of ``info`` is immutable, all the way down.
+
+    Frozen Structs and frozen dataclasses (of immutable fields), tuples, frozensets and unions of
+    immutable types, and scalars. Anything else (lists, dicts, sets, bytearrays, ``Any``,
+    mutable classes, custom types) may be changed by whoever holds it.
+    """
+    kind = info.__class__.__name__
+    if kind in _IMMUTABLE_LEAVES:
+        return True
+    if isinstance(info, msgspec.inspect.UnionType):
+        return all(_immutable(t, seen) for t in info.types)
+    if isinstance(info, (msgspec.inspect.VarTupleType, msgspec.inspect.FrozenSetType)):
+        return _immutable(info.item_type, seen)
+    if isinstance(info, msgspec.inspect.TupleType):
+        return all(_immutable(t, seen) for t in info.item_types)
+    if isinstance(info, (msgspec.inspect.StructType, msgspec.inspect.DataclassType)):
+        cls: Any = info.cls
+        if isinstance(info, msgspec.inspect.StructType):
+            frozen = bool(cls.__struct_config__.frozen)
+        else:
+            frozen = bool(getattr(getattr(cls, "__dataclass_params__", None), "frozen", False))
+        if not frozen:
+            return False
+        if id(cls) in seen:  # a recursive type: its other fields decide
+            return True
+        seen.add(id(cls))
+        return all(_immutable(f.type, seen) for f in info.fields)
+    return False
+
+
+def immutable(type: Any) -> bool:
+    """Whether decoded values of ``type`` can be shared by every subscriber of a process.
+
+    False (a decode per subscriber, the safe choice) when msgspec cannot describe the type.
+    """
+    try:
+        info = msgspec.inspect.type_info(type)
+    except Exception:
+        return False
+    return _immutable(info, set())
+
 
 class Channel(Generic[T]):
     """A named channel whose messages are of type ``T``, encoded as JSON or MessagePack.
@@ -44,12 +111,16 @@ class Channel(Generic[T]):
     ``ValueError`` for an empty or too long name, one with control characters, or an unknown codec.
     """
 
-    __slots__ = ("_decoder", "_encoder", "codec", "name", "type")
+    __slots__ = ("_decoder", "_encoder", "codec", "name", "shared", "type")
 
     # (``type`` shadows the builtin inside this class: annotations spell ``builtins.type``.)
     name: str
     type: Any
     codec: Codec
+    #: True when ``T`` is immutable all the way down (frozen Structs or dataclasses of immutable
+    #: fields, tuples, scalars, unions of those): a message is then decoded once per process and
+    #: every subscriber gets the same object. Otherwise each subscriber decodes its own copy.
+    shared: bool
 
     @overload
     def __init__(self, name: str, type: builtins.type[T], *, codec: Codec = "json") -> None: ...
@@ -81,6 +152,7 @@ class Channel(Generic[T]):
             raise TypeError(
                 f"Channel {name!r}: msgspec cannot handle type {type!r}: {exc}"
             ) from None
+        self.shared = immutable(type)
 
     def __repr__(self) -> str:
         return f"Channel({self.name!r}, {self.type!r}, codec={self.codec!r})"

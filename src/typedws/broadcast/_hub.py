@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Final
+from typing import Any, Final
 
 __all__ = [
     "REASON_RESET",
@@ -44,6 +43,7 @@ __all__ = [
     "format_id",
     "now_ms",
     "parse_id",
+    "wake",
 ]
 
 #: Gap reasons (the public ``Gap.reason`` literals).
@@ -94,6 +94,8 @@ class Entry:
 
     ``text`` and ``frame`` cache what ``forward`` sends (the payload as ``str`` for JSON channels,
     the ``{"id", "data"}`` envelope), so a message fanned out to many sockets is converted once.
+    ``value`` caches the decoded message when the channel's type is immutable (``decoded`` says
+    whether it is set): the subscribers of this process then share one decode per message.
     """
 
     id: str
@@ -102,6 +104,8 @@ class Entry:
     payload: bytes
     text: str | None
     frame: str | bytes | None
+    decoded: bool
+    value: object
 
     def __init__(self, epoch: int, n: int, payload: bytes, id: str | None = None) -> None:
         self.epoch = epoch
@@ -110,6 +114,30 @@ class Entry:
         self.payload = payload
         self.text = None
         self.frame = None
+        self.decoded = False
+        self.value = None
+
+    def decode_shared(self, decode: Any) -> Any:
+        """The message decoded by ``decode(payload)``, once for every subscriber of the process.
+
+        Only for immutable message types (see ``Channel.shared``): every subscriber gets the same
+        object. A payload that does not decode raises each time, as a per-subscriber decode would.
+        """
+        if self.decoded:
+            return self.value
+        value: object = decode(self.payload)
+        self.value = value
+        self.decoded = True
+        return value
+
+
+def wake(waiter: Any) -> None:
+    """Complete a subscriber's waiter (an asyncio future, or ``_aio``'s trio equivalent).
+
+    A waiter may already be done: its task was cancelled after it started waiting.
+    """
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class GapInfo:
@@ -148,7 +176,10 @@ class SubQueue:
     held: Entry | None
     # True while the async layer is still copying a backlog: ``live`` must wait behind it.
     fetching: bool
-    wake: Callable[[], object] | None
+    # What the subscriber waits on when ``take`` had nothing: a future-like object (``done()``,
+    # ``set_result(None)``) that the next ``put`` completes. Completed here, in compiled code, and
+    # not through a callback, because one publish wakes every subscriber.
+    waiter: Any
 
     def __init__(self, maxsize: int) -> None:
         self.live = deque()
@@ -161,7 +192,7 @@ class SubQueue:
         self.pending_reset = False
         self.held = None
         self.fetching = False
-        self.wake = None
+        self.waiter = None
 
     def start_at(self, epoch: int, n: int, id: str | None) -> None:
         """Position the queue just after message ``epoch-n`` (``0, 0``: before anything)."""
@@ -193,10 +224,27 @@ class SubQueue:
             self.overflowed = True
         else:
             self.live.append(entry)
-        wake = self.wake
-        if wake is not None:
-            self.wake = None
-            wake()
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():  # (its task may have been cancelled meanwhile)
+                waiter.set_result(None)
+
+    def put_all(self, entries: list[Entry]) -> None:
+        """``put`` for a batch (a Redis read): the subscriber is woken once for all of them."""
+        for entry in entries:
+            if self.overflowed:
+                break
+            if len(self.live) >= self.maxsize:
+                self.live.clear()
+                self.overflowed = True
+            else:
+                self.live.append(entry)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
 
     def add_backlog(self, entries: list[Entry]) -> None:
         self.backlog.extend(entries)
@@ -299,6 +347,19 @@ class Hub:
         self.cursor = entry.id
         for queue in self.subscribers:
             queue.put(entry)
+
+    def push_all(self, entries: list[Entry]) -> None:
+        """``push`` for a batch read from the store: each subscriber gets all of it at once."""
+        if not entries:
+            return
+        if self.retention > 0:
+            for entry in entries:
+                self.ring.append(entry)
+            while len(self.ring) > self.retention:
+                self.ring.popleft()
+        self.cursor = entries[-1].id
+        for queue in self.subscribers:
+            queue.put_all(entries)
 
     def register(self, queue: SubQueue) -> None:
         self.subscribers.append(queue)

@@ -409,8 +409,8 @@ class RedisBackend(Backend):
                 continue
             delay = BACKOFF_FIRST
             for rows in _xread_rows(reply):
-                for entry in _entries(rows):
-                    hub.push(entry)
+                # The whole batch at once: each local subscriber is woken once for all of it.
+                hub.push_all(_entries(rows))
                 if rows:  # past skipped foreign entries too
                     hub.cursor = _str(rows[-1][0])
 
