@@ -1,0 +1,481 @@
+"""The AsyncAPI 3 document of a set of endpoints, and the command that writes it.
+
+``document(chat, title="Chat", version="1.0.0")`` describes each :class:`~typedws.Endpoint` as
+AsyncAPI 3.1.0 sees a websocket service (design.md section 7): one channel per endpoint at its
+path, with the ``ws`` channel binding (asyncapi/bindings, websockets 0.1.0: the handshake is an
+HTTP ``GET``); one message per member of ``receives`` and of ``sends``; and two operations per
+channel. AsyncAPI 3 states an operation's ``action`` from the point of view of the application
+the document describes, here the server: ``receive`` carries the members of ``receives`` (what
+a client sends), ``send`` the members of ``sends``. The close codes a client can meet are in the
+channel's description.
+
+Payload schemas come from ``msgspec.json.schema_components``, which writes JSON Schema 2020-12.
+An AsyncAPI 3 Schema Object is a superset of JSON Schema Draft 07, so :func:`draft07` rewrites
+what Draft 07 reads differently or not at all:
+
+- ``$defs`` and ``#/$defs/...`` refs: the shared schemas go to ``components/schemas`` and refs
+  point there (``#/components/schemas/Name``);
+- component names and titles of generic Structs lose their module paths when that stays
+  unambiguous (``Envelope_Joined_Said`` rather than ``Envelope_app.proto.Joined___app.proto.Said_``)
+  and keep only the characters AsyncAPI allows in a component key;
+- ``prefixItems`` (tuples, NamedTuples, ``array_like`` Structs) becomes the Draft 07 array form
+  of ``items``, and a 2020-12 ``items`` beside it (``false`` for a fixed-length tuple) becomes
+  ``additionalItems``;
+- the OpenAPI-style ``discriminator`` object msgspec adds to a tagged union is not a Draft 07
+  keyword, and AsyncAPI's own ``discriminator`` is a bare property name whose values must be
+  schema names (not tag values): it is dropped, and the union's ``anyOf`` becomes a ``oneOf``
+  (tags are distinct, so exactly one member matches). Each tag is already a required property
+  of its member;
+- a single-value ``enum`` (a Struct's tag, a one-value ``Literal``) becomes a ``const``, so
+  generated code sees a literal (TypeScript: a discriminated union it can narrow on);
+- a ``$ref`` with sibling keywords (``description``, ``default``: Draft 07 ignores siblings of
+  ``$ref``) is wrapped as ``{"allOf": [{"$ref": ...}], ...siblings}``.
+
+Everything else msgspec writes (``const``, ``format``, ``contentEncoding``, numeric
+``exclusiveMinimum``...) means the same in Draft 07. A MessagePack endpoint's payloads are
+described by the same schemas (msgspec's JSON view of the types); its messages say
+``application/msgpack``.
+
+This module is not compiled (setup.py): it runs once, when a document is asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import re
+import sys
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+import msgspec
+
+from typedws._endpoint import Endpoint
+
+if TYPE_CHECKING:
+    from typedws._endpoint import Format
+
+__all__ = ["ASYNCAPI_VERSION", "CONTENT_TYPES", "document", "draft07", "main"]
+
+#: The AsyncAPI version of the documents (``@asyncapi/parser`` 3 validates it).
+ASYNCAPI_VERSION: Final = "3.1.0"
+
+#: asyncapi/bindings websockets: the only published version of the ``ws`` channel binding.
+WS_BINDING_VERSION: Final = "0.1.0"
+
+#: The message ``contentType`` of each endpoint format. ``application/msgpack`` is the name in
+#: common use (``application/x-msgpack`` is its older, unregistered spelling).
+CONTENT_TYPES: Final[Mapping[Format, str]] = {
+    "json": "application/json",
+    "msgpack": "application/msgpack",
+}
+
+_SCHEMAS: Final = "#/components/schemas/"
+
+# AsyncAPI 3, Components Object: every key "MUST match the regular expression
+# ^[a-zA-Z0-9\.\-_]+$". Channel and operation ids follow the same rule here; server names
+# (Servers Object) may not contain dots.
+_KEY_CHARS: Final = re.compile(r"[^A-Za-z0-9.\-_]+")
+_KEY_CHAR: Final = re.compile(r"[^A-Za-z0-9.\-_]")
+_SERVER_NAME: Final = re.compile(r"^[A-Za-z0-9_\-]+$")
+# The module path in front of a qualified name inside a generic's name: "app.proto." in
+# "Envelope_app.proto.Joined_".
+_MODULE_PATH: Final = re.compile(r"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_])")
+# Keywords whose values are data (or property names), never schemas: copied as they are.
+_DATA: Final = frozenset({"default", "examples", "const", "enum", "required", "type", "format"})
+# A path parameter: "{room}", or Starlette's "{room:int}" with a converter.
+_PATH_PARAM: Final = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+
+
+def document(
+    *endpoints: Endpoint[Any, Any],
+    title: str,
+    version: str,
+    servers: Mapping[str, str] | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """The AsyncAPI 3.1.0 document of ``endpoints``, as a JSON-ready dict.
+
+    ``servers`` maps a server name to its ``ws://`` or ``wss://`` URL (host, port and an
+    optional root path: the endpoints' paths are relative to it). Raises ``ValueError`` for a
+    server URL of another scheme or with a query or fragment, a server name AsyncAPI does not
+    allow, no endpoint, or two endpoints at one path; ``TypeError`` for an argument that is not
+    an :class:`~typedws.Endpoint` or a message type msgspec cannot describe.
+    """
+    if not endpoints:
+        raise ValueError("document() needs at least one Endpoint")
+    for endpoint in endpoints:
+        if not isinstance(endpoint, Endpoint):
+            raise TypeError(f"document() takes Endpoint objects, not {type(endpoint).__name__}")
+    paths = [endpoint.path for endpoint in endpoints]
+    if len(set(paths)) != len(paths):
+        twice = sorted({path for path in paths if paths.count(path) > 1})
+        raise ValueError(f"two endpoints at one path: {', '.join(twice)}")
+
+    # One schema_components call for every member of every endpoint, so a Struct used by two
+    # endpoints (or both ways) is one component.
+    members = [(_members(endpoint.receives), _members(endpoint.sends)) for endpoint in endpoints]
+    all_types = [tp for received, sent in members for tp in (*received, *sent)]
+    try:
+        schemas, components = msgspec.json.schema_components(
+            all_types, ref_template=_SCHEMAS + "{name}"
+        )
+    except TypeError as exc:
+        raise TypeError(f"cannot describe the endpoints' messages: {exc}") from exc
+    renames = _short_names(components)
+    schema_of = iter([draft07(schema, renames) for schema in schemas])
+
+    doc: dict[str, Any] = {"asyncapi": ASYNCAPI_VERSION, "info": _info(title, version, description)}
+    if servers:
+        doc["servers"] = {name: _server(name, url) for name, url in servers.items()}
+    formats: set[Format] = {endpoint.format for endpoint in endpoints}
+    if len(formats) == 1:
+        doc["defaultContentType"] = CONTENT_TYPES[formats.pop()]
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for endpoint, (received, sent) in zip(endpoints, members, strict=True):
+        channel_id = _unique(_key(endpoint.path.strip("/")) or "root", channels)
+        messages: dict[str, Any] = {}
+        keys: dict[int, str] = {}  # id(member type) -> message key, for a type used both ways
+        receive_keys: list[str] = []
+        send_keys: list[str] = []
+        for group, direction in ((received, receive_keys), (sent, send_keys)):
+            for tp in group:
+                schema = next(schema_of)
+                key = keys.get(id(tp))
+                if key is None:
+                    message = _message(tp, schema, components, renames, endpoint.format)
+                    key = keys[id(tp)] = _unique(message["name"], messages)
+                    messages[key] = message
+                direction.append(key)
+        channels[channel_id] = _channel(endpoint, messages)
+        for action, keys_ in (("receive", receive_keys), ("send", send_keys)):
+            operations[f"{channel_id}_{action}"] = _operation(endpoint, channel_id, action, keys_)
+    doc["channels"] = channels
+    doc["operations"] = operations
+    if components:
+        doc["components"] = {
+            "schemas": {
+                renames.get(name, name): draft07(_short_title(schema), renames)
+                for name, schema in components.items()
+            }
+        }
+    return doc
+
+
+def draft07(schema: Any, renames: Mapping[str, str] | None = None) -> Any:
+    """``schema`` (msgspec's JSON Schema 2020-12) rewritten for Draft 07, as the module says.
+
+    ``renames`` maps msgspec's component names to the document's (refs follow them). Returns
+    a new object; ``schema`` is not changed.
+    """
+    renames = renames or {}
+    items = _array(schema)
+    if items is not None:
+        return [draft07(item, renames) for item in items]
+    obj = _object(schema)
+    if obj is None:
+        return schema
+    node: dict[str, Any] = {}
+    tagged_union = _object(obj.get("discriminator")) is not None
+    for keyword, value in obj.items():
+        if keyword == "discriminator" and tagged_union:
+            continue
+        if keyword == "$ref" and isinstance(value, str) and value.startswith(_SCHEMAS):
+            name = value[len(_SCHEMAS) :]
+            node["$ref"] = _SCHEMAS + renames.get(name, name)
+        elif keyword == "anyOf" and tagged_union:
+            node["oneOf"] = draft07(value, renames)
+        elif keyword == "prefixItems":
+            node["items"] = draft07(value, renames)
+            if "items" in obj:
+                node["additionalItems"] = draft07(obj["items"], renames)
+        elif keyword == "items" and "prefixItems" in obj:
+            continue  # became additionalItems above
+        elif keyword == "enum" and len(values := typing.cast("list[Any]", value)) == 1:
+            node["const"] = values[0]
+        elif keyword in ("properties", "patternProperties", "$defs", "definitions"):
+            node[keyword] = {
+                name: draft07(sub, renames)
+                for name, sub in typing.cast("dict[str, Any]", value).items()
+            }
+        elif keyword in _DATA:
+            node[keyword] = value  # values or names, not schemas
+        else:
+            node[keyword] = draft07(value, renames)
+    if "$ref" in node and len(node) > 1:
+        return {"allOf": [{"$ref": node.pop("$ref")}], **node}
+    return node
+
+
+def _members(tp: Any) -> tuple[Any, ...]:
+    """The members of a union (``Join | Say``, ``Union[...]``, a ``type X = ...`` alias of one)."""
+    value = getattr(tp, "__value__", None)
+    if value is not None and type(tp).__name__ == "TypeAliasType":
+        return _members(value)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return tuple(member for arg in typing.get_args(tp) for member in _members(arg))
+    return (tp,)
+
+
+def _key(text: str) -> str:
+    """``text`` with each run of characters AsyncAPI does not allow in a key replaced by ``_``."""
+    return _KEY_CHARS.sub("_", text).strip("_")
+
+
+def _unique(key: str, taken: Mapping[str, object]) -> str:
+    candidate, n = key, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{key}_{n}"
+    return candidate
+
+
+def _short_names(components: Mapping[str, Any]) -> dict[str, str]:
+    """msgspec's component names -> shorter ones: a generic's arguments without module paths.
+
+    msgspec names a component after its title, ``Envelope[app.proto.Joined | app.proto.Said]``,
+    with each character outside ``[a-zA-Z0-9.-_]`` replaced by ``_`` (a valid AsyncAPI key
+    already), or after the full import path when two types share a name: those are kept.
+    """
+    short: dict[str, str] = {}
+    for name, schema in components.items():
+        title = (_object(schema) or {}).get("title")
+        if isinstance(title, str) and _KEY_CHAR.sub("_", title) == name:
+            short[name] = re.sub(r"_+", "_", _KEY_CHAR.sub("_", _MODULE_PATH.sub("", title)))
+            short[name] = short[name].strip("_") or name
+        else:
+            short[name] = name
+    counts: dict[str, int] = {}
+    for new in short.values():
+        counts[new] = counts.get(new, 0) + 1
+    return {
+        name: new
+        for name, new in short.items()
+        if new != name and counts[new] == 1 and new not in components
+    }
+
+
+def _object(value: object) -> dict[str, Any] | None:
+    """``value`` if it is a JSON object (a dict), else None."""
+    return typing.cast("dict[str, Any]", value) if isinstance(value, dict) else None
+
+
+def _array(value: object) -> list[object] | None:
+    """``value`` if it is a JSON array (a list), else None."""
+    return typing.cast("list[object]", value) if isinstance(value, list) else None
+
+
+def _short_title(schema: Any) -> Any:
+    """A component's ``title`` without module paths (``Envelope[Joined | Said]``)."""
+    node = _object(schema)
+    if node is not None and isinstance(title := node.get("title"), str):
+        return {**node, "title": _MODULE_PATH.sub("", title)}
+    return schema
+
+
+def _info(title: str, version: str, description: str | None) -> dict[str, Any]:
+    info: dict[str, Any] = {"title": title, "version": version}
+    if description:
+        info["description"] = description
+    return info
+
+
+def _server(name: str, url: str) -> dict[str, Any]:
+    """A Server Object from ``ws://host:port/root``: host, protocol and the root path."""
+    if not _SERVER_NAME.match(name):
+        raise ValueError(f"server name {name!r}: AsyncAPI allows letters, digits, '_' and '-'")
+    parts = urlsplit(url)
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"server {name!r}: {url!r} is not a ws:// or wss:// URL")
+    if not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"server {name!r}: {url!r} must be scheme://host[:port][/path] only")
+    server: dict[str, Any] = {"host": parts.netloc, "protocol": parts.scheme}
+    if parts.path.rstrip("/"):
+        server["pathname"] = parts.path.rstrip("/")
+    return server
+
+
+def _message(
+    tp: Any,
+    schema: Any,
+    components: Mapping[str, Any],
+    renames: Mapping[str, str],
+    format: Format,
+) -> dict[str, Any]:
+    """The Message Object of one member: its name, title, summary, content type and payload."""
+    component: Mapping[str, Any] = {}
+    ref = (_object(schema) or {}).get("$ref")
+    if isinstance(ref, str):
+        name = ref[len(_SCHEMAS) :]
+        original = next((old for old, new in renames.items() if new == name), name)
+        component = components.get(original, {})
+    else:
+        # A type that is not a component (str, list[Sample]...): named after its repr.
+        text = tp.__name__ if isinstance(tp, type) and not typing.get_args(tp) else repr(tp)
+        name = re.sub(r"_+", "_", _key(_MODULE_PATH.sub("", text))) or "message"
+    message: dict[str, Any] = {"name": name}
+    title = component.get("title")
+    if isinstance(title, str):
+        message["title"] = _MODULE_PATH.sub("", title)
+    summary = component.get("description")
+    if isinstance(summary, str) and summary.strip():
+        message["summary"] = summary.strip().split("\n\n")[0].replace("\n", " ")
+    message["contentType"] = CONTENT_TYPES[format]
+    message["payload"] = schema
+    return message
+
+
+def _channel(endpoint: Endpoint[Any, Any], messages: dict[str, Any]) -> dict[str, Any]:
+    channel: dict[str, Any] = {"address": _PATH_PARAM.sub(r"{\1}", endpoint.path)}
+    if endpoint.title:
+        channel["title"] = endpoint.title
+    intro = f"{endpoint.description}\n\n" if endpoint.description else ""
+    channel["description"] = intro + _wire_notes(endpoint.format, endpoint.mode)
+    channel["messages"] = messages
+    parameters = _PATH_PARAM.findall(endpoint.path)
+    if parameters:
+        channel["parameters"] = {
+            name: {"description": f"The `{name}` segment of the path."} for name in parameters
+        }
+    # asyncapi/bindings websockets 0.1.0, Channel Binding Object: "the channel represents the
+    # connection", opened by an HTTP GET (RFC 6455 section 4.1: "The method of the request MUST
+    # be GET").
+    channel["bindings"] = {"ws": {"method": "GET", "bindingVersion": WS_BINDING_VERSION}}
+    return channel
+
+
+def _operation(
+    endpoint: Endpoint[Any, Any], channel_id: str, action: str, keys: Sequence[str]
+) -> dict[str, Any]:
+    who = "client" if action == "receive" else "server"
+    return {
+        "action": action,
+        "channel": {"$ref": f"#/channels/{channel_id}"},
+        "summary": f"Messages the {who} sends on {endpoint.path}",
+        "messages": [{"$ref": f"#/channels/{channel_id}/messages/{key}"} for key in keys],
+    }
+
+
+def _wire_notes(format: Format, mode: str) -> str:
+    """How messages travel on the connection, and the close codes a client can meet."""
+    if format == "msgpack":
+        frames, wrong, bad = "MessagePack in binary frames", "a text frame", "not valid MessagePack"
+    elif mode == "binary":
+        frames, wrong, bad = (
+            "JSON (UTF-8) in binary frames",
+            "a text frame",
+            "not UTF-8 or not JSON",
+        )
+    else:
+        frames, wrong, bad = "JSON in text frames", "a binary frame", "not valid JSON"
+    # RFC 6455 section 7.4.1 names the codes; design.md section 7 says which the server uses.
+    return (
+        f"Messages: {frames}, one message per frame.\n\n"
+        "Close codes (RFC 6455 section 7.4.1); the close reason is a short explanation:\n\n"
+        "- 1000: normal closure.\n"
+        "- 1001: going away (the server shuts down, or the connection stayed idle longer than "
+        "the server allows).\n"
+        f"- 1003: {wrong} (unsupported data).\n"
+        f"- 1007: a frame that is {bad} (invalid payload data).\n"
+        "- 1008: a message that matches none of the messages the server receives (policy "
+        "violation; the reason gives the error and its `$.path`), or more messages in a window "
+        "than the server's rate limit allows.\n"
+        "- 1009: a message larger than the server's size limit (message too big).\n"
+        "- 1011: the server failed while handling a message (internal error).\n\n"
+        "1003, 1007 and 1008 for an invalid message apply unless the server answers invalid "
+        "messages with a message of its own and goes on."
+    )
+
+
+def _load(target: str) -> list[Endpoint[Any, Any]]:
+    """The endpoints named by ``MODULE:ATTR`` (an Endpoint, or an iterable of them)."""
+    module_name, sep, attr = target.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"{target!r} is not MODULE:ATTR")
+    obj: object = importlib.import_module(module_name)
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"{target!r}: {part!r} not found") from None
+    kind = type(obj).__name__
+    if isinstance(obj, Endpoint):
+        return [obj]
+    if isinstance(obj, (list, tuple)):
+        found: list[object] = list(typing.cast("Iterable[object]", obj))
+        if found and all(isinstance(item, Endpoint) for item in found):
+            return typing.cast("list[Endpoint[Any, Any]]", found)
+    raise ValueError(f"{target!r} is a {kind}, not an Endpoint or a list of them")
+
+
+def _dump(doc: Mapping[str, Any], yaml: bool) -> str:
+    if not yaml:
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    try:
+        # PyYAML is not a dependency of typedws: only this output needs it.
+        pyyaml: Any = importlib.import_module("yaml")
+    except ImportError:
+        raise RuntimeError(
+            "writing YAML needs PyYAML, which typedws does not install: `pip install pyyaml`, "
+            "or write JSON (-o FILE.json, or no -o for standard output)"
+        ) from None
+    text: str = pyyaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m typedws.asyncapi MODULE:ATTR --title T --version V [-o FILE]``.
+
+    Writes JSON, or YAML for a ``.yaml``/``.yml`` file (PyYAML needed). Exits with status 2
+    and a message for a bad target, a bad ``--server`` or YAML without PyYAML.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m typedws.asyncapi",
+        description="Write the AsyncAPI 3 document of typedws endpoints.",
+    )
+    parser.add_argument("target", help="MODULE:ATTR, an Endpoint or a list of Endpoints")
+    parser.add_argument("--title", required=True, help="the API's title (info.title)")
+    parser.add_argument("--version", required=True, help="the API's version (info.version)")
+    parser.add_argument("--description", help="a longer description (info.description)")
+    parser.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="a server and its ws:// or wss:// URL (repeatable)",
+    )
+    parser.add_argument("-o", "--output", help="the file to write (default: standard output)")
+    args = parser.parse_args(argv)
+    try:
+        servers: dict[str, str] = {}
+        for item in typing.cast("list[str]", args.server):
+            name, sep, url = item.partition("=")
+            if not sep:
+                raise ValueError(f"--server {item!r} is not NAME=URL")
+            servers[name] = url
+        doc = document(
+            *_load(args.target),
+            title=args.title,
+            version=args.version,
+            servers=servers or None,
+            description=args.description,
+        )
+        output: str | None = args.output
+        text = _dump(doc, yaml=output is not None and output.endswith((".yaml", ".yml")))
+    except (ValueError, TypeError, RuntimeError, ImportError) as exc:
+        parser.error(str(exc))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
