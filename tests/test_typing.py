@@ -4,7 +4,8 @@ Two parts, each checked in one run per type checker (mypy --strict, pyright stri
 suite fast:
 - the usage examples in tests/typing/ must type-check cleanly under both: they pin, with
   ``assert_type``, the type of every public receive and iter method with and without ``type=``
-  (payload_usage.py) and of broadcast channels and subscriptions (broadcast_usage.py).
+  (payload_usage.py), of broadcast channels and subscriptions (broadcast_usage.py), and of
+  endpoints, their handlers and hooks, TypedWebSocket and both typed clients (endpoint_usage.py).
   ``assert_type`` is exact in both checkers, so both infer the same types;
 - each snippet in REJECTED must be refused by both, on its last line, with the mypy error code
   and the pyright rules given next to it (and no others), so that a too-loose signature (``Any``
@@ -38,15 +39,16 @@ USAGE_NAMES = {path.name for path in USAGE}
 SNIPPETS = "rejected_snippets.py"
 
 #: Prepended to every snippet; each snippet is the body of an ``async def`` with ``ws`` (and a
-#: test client's ``session``, a ``Broadcast`` ``bc``) at hand.
+#: test client's ``session``, a ``Broadcast`` ``bc``) at hand, and the endpoint ``room``.
 PRELUDE = """\
 from __future__ import annotations
 
 import msgspec
+from typing_extensions import assert_never
 
-from typedws import Codec, WebSocket
+from typedws import Codec, Endpoint, TypedWebSocket, WebSocket, client
 from typedws.broadcast import Broadcast, Channel
-from typedws.testing import Session
+from typedws.testing import Session, connect
 from typedws.types import Receive, Scope, Send
 
 
@@ -58,8 +60,16 @@ class Join(msgspec.Struct, tag=True):
     room: str
 
 
+class Said(msgspec.Struct, tag=True):
+    text: str
+
+
 def one_argument(value: object) -> object:
     return value
+
+
+room = Endpoint("/room", receives=Chat | Join, sends=Said)
+Conn = TypedWebSocket[Chat | Join, Said]
 """
 
 
@@ -196,6 +206,68 @@ REJECTED = [
         "codec_not_a_codec", "arg-type", ARG, 'WebSocket(ws.scope, receive, send, codec="json")'
     ),
     Rejected("codec_is_read_only", "misc", ATTR, "ws.codec = Codec()"),
+    # Endpoints: only a member of ``sends`` may be sent, a handler takes the member it is
+    # registered for (and returns a member of ``sends`` or None), and the clients swap In/Out.
+    Rejected(
+        "endpoint_send_not_in_sends", "arg-type", ARG, 'await room.wrap(ws).send(Chat(text="x"))'
+    ),
+    Rejected(
+        "handler_of_another_member",
+        "arg-type",
+        ARG,
+        "async def handler(conn: Conn, msg: Join) -> None:\n    pass\nroom.on(Chat)(handler)",
+    ),
+    Rejected(
+        "handler_returns_a_non_member",
+        "arg-type",
+        ARG,
+        "async def handler(conn: Conn, msg: Chat) -> Chat:\n    return msg\nroom.on(Chat)(handler)",
+    ),
+    Rejected(
+        "handler_of_another_endpoints_connection",
+        "arg-type",
+        ARG,
+        "async def handler(conn: TypedWebSocket[Chat, Said], msg: Chat) -> None:\n"
+        "    pass\n"
+        "room.on(Chat)(handler)",
+    ),
+    Rejected(
+        "on_disconnect_without_the_code",
+        "arg-type",
+        ARG,
+        "async def gone(conn: Conn) -> None:\n    pass\nroom.on_disconnect(gone)",
+    ),
+    Rejected(
+        "match_misses_a_member",
+        "arg-type",
+        ARG,
+        "msg = await room.wrap(ws).receive()\n"
+        "match msg:\n"
+        "    case Chat():\n"
+        "        pass\n"
+        "    case _:\n"
+        "        assert_never(msg)",
+    ),
+    Rejected(
+        "typed_receive_into_one_member",
+        "assignment",
+        ASSIGN,
+        "chat: Chat = await room.wrap(ws).receive()",
+    ),
+    Rejected("endpoint_path_is_read_only", "misc", ATTR, 'room.path = "/x"'),
+    Rejected(
+        "test_client_sends_what_the_endpoint_receives",
+        "arg-type",
+        ARG,
+        'async with connect(room.app(), "/room", endpoint=room) as c:\n'
+        '    await c.send(Said(text="x"))',
+    ),
+    Rejected(
+        "network_client_receives_what_the_endpoint_sends",
+        "assignment",
+        ASSIGN,
+        'async with client.connect("ws://h/room", room) as c:\n    chat: Chat = await c.receive()',
+    ),
 ]
 
 
