@@ -463,13 +463,28 @@ class TypedWebSocket(Generic[In, Out]):
     Get one from :meth:`Endpoint.wrap` or as a handler's first argument.
     """
 
-    __slots__ = ("_codec", "_endpoint", "_json", "_mode", "_out", "_receives", "_ws")
+    __slots__ = (
+        "_codec",
+        "_endpoint",
+        "_json",
+        "_mode",
+        "_out",
+        "_out_classes",
+        "_receives",
+        "_send_json",
+        "_send_msgpack",
+        "_ws",
+    )
 
     def __init__(self, ws: WebSocket, endpoint: Endpoint[In, Out]) -> None:
         self._ws = ws
         self._endpoint = endpoint
         self._receives: Any = endpoint._receives
         self._out = endpoint._out
+        # Looked up once: the per-message send is then a set lookup and one call.
+        self._out_classes = endpoint._out.classes
+        self._send_json = ws.send_json
+        self._send_msgpack = ws.send_msgpack
         self._mode: Mode = endpoint._mode
         self._json = endpoint._format == "json"
         self._codec: Codec = ws._codec
@@ -496,10 +511,11 @@ class TypedWebSocket(Generic[In, Out]):
         TypeError (nothing is sent) if it is not; otherwise as ``WebSocket.send_json`` (or
         ``send_msgpack``).
         """
-        self._out.check(message, self._codec, "cannot send")
+        if type(message) not in self._out_classes:
+            self._out.check(message, self._codec, "cannot send")  # raises unless it is one
         if self._json:
-            return self._ws.send_json(message, self._mode)
-        return self._ws.send_msgpack(message)
+            return self._send_json(message, self._mode)
+        return self._send_msgpack(message)
 
     def receive(self) -> Coroutine[Any, Any, In]:
         """Receive the next message, validated as the endpoint's ``receives`` (await it).
