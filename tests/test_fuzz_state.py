@@ -5,8 +5,10 @@ holds a queue of events (valid, out of order and malformed) that hypothesis fill
 application side makes random calls (accept, send_*, receive_*, iter_* steps, close, raw
 send/receive, denial responses) and the transport may break at any point.
 
-Every call is checked against a reference model written here from design.md and the ASGI spec,
-not from ``typedws._state`` (whose tables it would otherwise only repeat):
+Every call is checked against a reference model written here from the documented behaviour
+(README.md, docs/behaviour.md) and the ASGI spec, not from ``typedws._state`` (whose tables it
+would otherwise only repeat). Besides one call at a time, a reader task and a writer task may
+each be parked in the fake server at once (see :class:`ConnectionMachine`):
 
 * only the documented exceptions escape, and exactly the ones the model predicts;
 * ``client_state``, ``application_state``, ``close_code`` and ``close_reason`` match the model;
@@ -15,7 +17,7 @@ not from ``typedws._state`` (whose tables it would otherwise only repeat):
   nothing the server's spec version cannot read, nothing after the client disconnected.
 
 The fake server never blocks, so every call runs to completion with one ``coroutine.send(None)``
-and no event loop (:func:`drive`): typedws uses no asyncio or trio API (design.md section 1), and
+and no event loop (:func:`drive`): typedws uses no asyncio or trio API (README.md), and
 an event loop per step would make the run ten times slower. A call that would wait for an event
 the queue does not hold raises :class:`Starved` from the fake ``receive``; the model predicts
 exactly when that happens, which also checks that every refused call is refused before awaiting.
@@ -393,7 +395,7 @@ class Expect:
 
 def _close_code_ok(code: object) -> bool:
     # RFC 6455 section 7.4.1/7.4.2: sendable codes.
-    # Any int but bool, IntEnum members included (design.md: "codes are ints").
+    # Any int but bool, IntEnum members included (docs/behaviour.md: codes are ints).
     return (
         isinstance(code, int)
         and not isinstance(code, bool)
@@ -415,7 +417,7 @@ def _close_reason_ok(reason: object) -> bool:
 
 @dataclass
 class Model:
-    """The connection as design.md and the ASGI spec describe it."""
+    """The connection as the documentation and the ASGI spec describe it."""
 
     offered: list[str]
     denial_ext: bool
@@ -847,13 +849,12 @@ CLOSE_REASONS: Final[tuple[object, ...]] = (
 )  # fmt: skip
 
 
-#: What may escape a call: typedws's errors, ValueError/TypeError for bad arguments, RuntimeError
-#: for a denial response without server support (design.md), and the two test-harness signals.
+#: What may escape a call: typedws's errors, ValueError/TypeError for bad arguments, and the two
+#: test-harness signals. (A denial response without server support is a ProtocolError now.)
 DOCUMENTED: Final = (
     WebSocketError,
     ValueError,
     TypeError,
-    RuntimeError,
     Starved,
     StopAsyncIteration,
 )
@@ -1335,7 +1336,7 @@ def test_payload_table_agrees_with_msgspec() -> None:
 
 
 def test_mapping_events_are_read_like_dicts() -> None:
-    """A read-only mapping from a server is accepted like a dict (design.md section 2)."""
+    """A read-only mapping from a server is accepted like a dict (ASGI events are mappings)."""
     server = FakeServer([], (2, 4), False)
     ws = WebSocket(server.scope, server.receive, server.send)
     server.queue.append(CONNECTS[2])

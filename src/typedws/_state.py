@@ -212,9 +212,9 @@ def _accepted(app_state: int) -> bool:
 # Sending and receiving data frames is the only thing a connection does thousands of times. For
 # those two events the tables above are folded into two predicates written as plain int
 # comparisons, which mypyc compiles to a few machine compares (a tuple index with its bool
-# unboxing cost several times more, measured with callgrind). The tables stay the one source of
-# truth: SEND_ALLOWED and RECEIVE_ALLOWED are derived from them at import, and the test-suite
-# checks both predicates against the lookup functions pair by pair.
+# unboxing costs several times more: benchmarks/RESULTS.md, "Code shape"). The tables stay the
+# one source of truth: SEND_ALLOWED and RECEIVE_ALLOWED are derived from them at import, and the
+# test-suite checks both predicates against the lookup functions pair by pair.
 
 #: ``SEND_ALLOWED[app_state]``: may the application send a data frame in this state?
 SEND_ALLOWED: Final[tuple[bool, ...]] = tuple(

@@ -240,7 +240,7 @@ def header_pairs(headers: object) -> list[tuple[bytes, bytes]]:
             raise ValueError(f"header name {name!r} is not a valid HTTP token")
         # Byte values, not one-byte strings: ``13 in value`` is a memchr, while ``b"\r" in
         # value`` first tries its operand as an int, raising and clearing a TypeError inside
-        # CPython on every test (measured: about 1,600 instructions each).
+        # CPython on every test (benchmarks/RESULTS.md, "Code shape").
         if _CR in value or _LF in value or _NUL in value:
             raise ValueError(f"header {name.decode('latin-1')!r} has CR, LF or NUL in its value")
         if name == b"sec-websocket-protocol":

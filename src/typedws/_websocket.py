@@ -6,13 +6,14 @@ functions beside it): every operation here is one synchronous call that checks a
 refused call sends nothing), one ``await`` of the server's ``receive`` or ``send``, and one
 synchronous call that checks what came back.
 
-Compiled with mypyc, like its base, so that each coroutine calls the native checks directly.
-Measured (layer benchmark, per echoed message): an interpreted shell calling the same compiled
-checks cost 9% more, and compiled sync methods returning interpreted coroutines 4% more, all in
-the calls between interpreted and native code. Stock mypyc awaits a coroutine through a wrapper
+Compiled with mypyc, like its base, so that each coroutine calls the native checks directly:
+an interpreted shell calling the same compiled checks, or compiled sync methods returning
+interpreted coroutines, cost more per message, all in the calls between interpreted and native
+code (benchmarks/RESULTS.md, "Code shape"). Stock mypyc awaits a coroutine through a wrapper
 object and a StopIteration; the build edits that away (build_support/mypyc_tuning.py), which
 brings a compiled coroutine to the cost of an interpreted one. The price is mypyc's own argument
-checks, worked around below where they would hide our error messages.
+checks, worked around below where they would hide our error messages. docs/architecture.md
+tells how a message travels through this module and _connection.py.
 """
 
 from __future__ import annotations
@@ -351,9 +352,9 @@ class WebSocket(Connection):
 
 
 # The iterators are native classes with __anext__: mypyc cannot compile async generators
-# (design.md section 6), and a class needs no aclose() to be cleaned up promptly. They turn the
-# end of the connection into StopAsyncIteration, and call the public receive_* methods so that a
-# subclass overriding those is honoured.
+# (docs/architecture.md, "mypyc facts"), and a class needs no aclose() to be cleaned up
+# promptly. They turn the end of the connection into StopAsyncIteration, and call the public
+# receive_* methods so that a subclass overriding those is honoured.
 
 
 class TextIterator:

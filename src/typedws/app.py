@@ -6,9 +6,10 @@ can mount. It owns what happens around the handler: the scope types that are not
 and a handler that fails. It knows nothing about frames or events; that is the WebSocket's job.
 
 This module is not compiled (setup.py lists why): its only code is ``async def`` around one
-handler call, and compiled ``async def`` is no faster (design.md section 6). Keeping it
-interpreted also makes ASGI 3 detection trivially right: uvicorn looks at the application and
-picks ASGI 2 unless ``__call__`` is a coroutine function, which for a plain Python class it is.
+handler call, and compiled ``async def`` is no faster (docs/architecture.md, "mypyc facts").
+Keeping it interpreted also makes ASGI 3 detection trivially right: uvicorn looks at the
+application and picks ASGI 2 unless ``__call__`` is a coroutine function, which for a plain
+Python class it is.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ class WebSocketApp:
     """The ASGI 3 application :func:`websocket_app` returns; ``handler`` is the wrapped coroutine.
 
     An instance of a class with ``async def __call__`` so that servers that inspect the
-    application (uvicorn) detect ASGI 3 (design.md section 6).
+    application (uvicorn) detect ASGI 3 (docs/architecture.md, "mypyc facts").
     """
 
     __slots__ = ("__name__", "__qualname__", "codec", "handler")

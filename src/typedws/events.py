@@ -14,7 +14,7 @@ itself validates with hand-written checks in :mod:`typedws._validate` (compiled)
 hold to the same rules as these schemas. Unknown extra keys from a newer server are ignored.
 
 This module is not compiled: mypyc cannot compile ``msgspec.Struct`` subclasses (their metaclass
-and class keywords), see design.md section 6.
+and class keywords), see docs/architecture.md, "mypyc facts".
 """
 
 from __future__ import annotations
