@@ -24,7 +24,7 @@ from typedws import Endpoint
 from typedws.asyncapi import ASYNCAPI_VERSION, document, draft07, main
 from typedws.broadcast import Envelope
 
-# -- A protocol with every shape the conversions touch ----------------------------------------
+# -- A protocol with every shape the conversions touch --------------------------------------------
 
 
 class Point(NamedTuple):
@@ -69,7 +69,7 @@ class Joined(msgspec.Struct, tag="joined"):
     room: str
     members: list[Member]
     host: Annotated[Member, msgspec.Meta(description="who opened the room")]
-    since: datetime.datetime
+    since: Annotated[datetime.datetime, msgspec.Meta(tz=True)]  # "format": "date-time"
 
 
 class Said(msgspec.Struct, tag="said"):
@@ -150,7 +150,7 @@ def walk(node: Any) -> Iterator[dict[str, Any]]:
             yield from walk(value)
 
 
-# -- The document -------------------------------------------------------------------------------
+# -- The document ---------------------------------------------------------------------------------
 
 
 def test_document_head() -> None:
