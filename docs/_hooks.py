@@ -5,6 +5,8 @@ copied, so the site cannot drift from them:
 
 * ``benchmarks.md`` is benchmarks/RESULTS.md (written by ``nox -s bench``), with its chart
   ``ratios.png`` beside it;
+* a link from a page to one of those files (``../benchmarks/RESULTS.md``, as docs/*.md write
+  it to be read on GitHub too) is pointed at the page the site makes of it;
 * ``assets/state-machine.svg`` is drawn from the transition tables of src/typedws/_state.py
   (``APP_TRANSITIONS`` and ``CLIENT_TRANSITIONS``): a state or move added there shows up in the
   diagram, and a state the layout below does not place fails the build.
@@ -13,6 +15,8 @@ copied, so the site cannot drift from them:
 from __future__ import annotations
 
 import importlib.util
+import os.path
+import re
 from html import escape
 from pathlib import Path
 from types import ModuleType
@@ -20,6 +24,7 @@ from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -35,6 +40,30 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     files.append(File.generated(config, "ratios.png", abs_src_path=str(CHART)))
     files.append(File.generated(config, "assets/state-machine.svg", content=state_diagram()))
     return files
+
+
+#: Repository files outside docs/ that the site publishes, and where (a site path).
+_PUBLISHED = {RESULTS: "benchmarks.md", CHART: "ratios.png"}
+_LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?P<rest>[^)]*)\)")
+
+
+def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    """Point links to published repository files at their place in the site."""
+    if page.file.abs_src_path is None:
+        return markdown
+    here = Path(page.file.abs_src_path).parent
+
+    def relink(match: re.Match[str]) -> str:
+        target = match["target"]
+        if "://" in target:
+            return match[0]
+        published = _PUBLISHED.get((here / target).resolve())
+        if published is None:
+            return match[0]
+        start = os.path.dirname(page.file.src_uri) or "."
+        return f"]({os.path.relpath(published, start)}{match['rest']})"
+
+    return _LINK.sub(relink, markdown)
 
 
 def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:

@@ -15,6 +15,7 @@ docs/architecture.md) are checked the same way if they ever hold a python block.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import sys
 import types
@@ -91,3 +92,50 @@ async def test_page_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) ->
     ]
     for test in tests:
         await test()
+
+
+_MYPY_ERROR = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): error: (?P<message>.*)$")
+
+
+def test_page_examples_type_check(tmp_path: Path) -> None:
+    """The examples are typed code: mypy --strict accepts each page's blocks, as one module
+    (as the page reads: a later block uses the names of the earlier ones)."""
+    try:
+        from mypy import api as mypy_api
+    except ImportError:
+        if os.environ.get("TYPEDWS_REQUIRE_ALL") == "1":
+            pytest.fail("mypy is not installed; TYPEDWS_REQUIRE_ALL=1 forbids skipping")
+        pytest.skip("mypy is not installed")
+    modules: dict[str, Path] = {}
+    for page in _pages_with_python():
+        # Each block at its own lines, so that mypy's line numbers are the page's.
+        lines = [""] * page.read_text(encoding="utf-8").count("\n")
+        for line, code, skip in python_blocks(page):
+            if skip is None:
+                for offset, text in enumerate(code.splitlines()):
+                    lines[line - 1 + offset] = text
+        name = re.sub(r"\W", "_", str(page.relative_to(DOCS)).removesuffix(".md"))
+        module = tmp_path / f"docs_{name}.py"
+        module.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        modules[module.name] = page
+    config = tmp_path / "mypy.ini"
+    config.write_text("[mypy]\nstrict = True\npython_version = 3.10\n", encoding="utf-8")
+    stdout, stderr, status = mypy_api.run(
+        [
+            f"--config-file={config}",
+            f"--cache-dir={tmp_path / 'cache'}",
+            f"--python-executable={sys.executable}",
+            "--show-error-codes",
+            "--no-error-summary",
+            "--no-color-output",
+            *(str(tmp_path / name) for name in modules),
+        ]
+    )
+    assert status in (0, 1), f"mypy crashed (status {status}):\n{stdout}\n{stderr}"
+    errors: list[str] = []
+    for output in stdout.splitlines():
+        match = _MYPY_ERROR.match(output)
+        if match is not None:
+            page = modules[Path(match["path"]).name]
+            errors.append(f"{page.relative_to(DOCS)}:{match['line']}: {match['message']}")
+    assert errors == [], "\n".join(errors)

@@ -130,7 +130,16 @@ class Codec:
     (typically at module level) and hand it to every ``WebSocket(..., codec=codec)``: its decoder
     cache is then shared by all those connections. A Codec is immutable.
 
-    Raises TypeError if a hook is neither callable nor None.
+    Args:
+        enc_hook: Called by msgspec's encoders with an object they cannot encode; returns
+            something they can (``str(fraction)``), or raises ``NotImplementedError``.
+        dec_hook: Called by msgspec's decoders as ``dec_hook(target_type, obj)`` for a target
+            type they do not know; returns the value, or raises ``NotImplementedError``. A
+            ``ValueError`` or ``TypeError`` raised here becomes a ``PayloadError`` naming the
+            field.
+
+    Raises:
+        TypeError: A hook is neither callable nor None.
     """
 
     def __init__(self, *, enc_hook: EncHook | None = None, dec_hook: DecHook | None = None) -> None:
@@ -177,9 +186,17 @@ class Codec:
         return f"Codec(enc_hook={self._enc_hook!r}, dec_hook={self._dec_hook!r})"
 
     def json_decoder(self, target: object) -> msgspec.json.Decoder[Any]:
-        """The JSON decoder for ``target`` (None: any JSON), made on first use and then reused.
+        """The JSON decoder for ``target``, made on first use and then reused.
 
-        Raises TypeError, naming the target, if msgspec cannot decode into it.
+        Args:
+            target: Any type msgspec decodes into (a Struct, a union, ``list[int]``...), or
+                None for any JSON (dicts, lists, strings, numbers).
+
+        Returns:
+            A ``msgspec.json.Decoder`` with this codec's ``dec_hook``.
+
+        Raises:
+            TypeError: msgspec cannot decode into ``target`` (the message names it).
         """
         last = self._json_last
         if last[0] is target:
@@ -198,7 +215,14 @@ class Codec:
     def msgpack_decoder(self, target: object) -> msgspec.msgpack.Decoder[Any]:
         """The MessagePack decoder for ``target``, made on first use and then reused.
 
-        Raises TypeError, naming the target, if msgspec cannot decode into it.
+        Args:
+            target: Any type msgspec decodes into, or None for any MessagePack value.
+
+        Returns:
+            A ``msgspec.msgpack.Decoder`` with this codec's ``dec_hook``.
+
+        Raises:
+            TypeError: msgspec cannot decode into ``target`` (the message names it).
         """
         last = self._msgpack_last
         if last[0] is target:
@@ -214,10 +238,17 @@ class Codec:
         return decoder
 
     def encode_json(self, data: object) -> bytes:
-        """Compact UTF-8 JSON (non-ASCII characters are not escaped).
+        """Encode ``data`` as compact UTF-8 JSON (non-ASCII characters are not escaped).
 
-        Raises TypeError naming the type of ``data`` and, from msgspec, the type it could not
-        encode (which may be nested inside ``data``).
+        Args:
+            data: Anything msgspec encodes, or what this codec's ``enc_hook`` turns into that.
+
+        Returns:
+            The JSON document, as UTF-8 bytes.
+
+        Raises:
+            TypeError: ``data`` cannot be encoded; the message names its type and, from
+                msgspec, the type it could not encode (which may be nested inside ``data``).
         """
         try:
             return self._encode_json(data)
@@ -226,7 +257,17 @@ class Codec:
             _raise_from(TypeError(problem), exc)
 
     def encode_msgpack(self, data: object) -> bytes:
-        """MessagePack bytes. TypeError as in :meth:`encode_json`."""
+        """Encode ``data`` as MessagePack.
+
+        Args:
+            data: Anything msgspec encodes, or what this codec's ``enc_hook`` turns into that.
+
+        Returns:
+            The MessagePack bytes.
+
+        Raises:
+            TypeError: ``data`` cannot be encoded (as in :meth:`encode_json`).
+        """
         try:
             return self._encode_msgpack(data)
         except TypeError as exc:

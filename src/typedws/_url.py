@@ -65,9 +65,12 @@ class URL(str):
     """A URL as a ``str``, with its parts as properties.
 
     ``URL("wss://user:pw@example.com:8443/chat?room=1#top")`` keeps the string as given and parses
-    it once. Raises ``TypeError`` for a non-``str`` argument and ``ValueError`` for a malformed URL
-    (space or control character, unbalanced IPv6 brackets, a port that is not an integer in
-    0-65535); the message names the problem.
+    it once; ``url`` may be absolute (``"ws://host/path"``) or relative (``"/path?query"``).
+
+    Raises:
+        TypeError: ``url`` is not a ``str``.
+        ValueError: The URL is malformed (a space or control character, unbalanced IPv6
+            brackets, a port that is not an integer in 0-65535); the message names the problem.
     """
 
     # No __slots__: CPython forbids non-empty __slots__ on str subclasses, so the parsed parts
@@ -181,11 +184,27 @@ class URL(str):
         Called with positional arguments it is ``str.replace`` (``url.replace("ws:", "wss:")``)
         and returns a plain ``str``: a ``URL`` must still work wherever a ``str`` does.
 
-        Raises ``ValueError`` when ``netloc`` is combined with ``username``, ``password``,
-        ``hostname`` or ``port`` (they would contradict each other), for a port outside 0-65535
-        or a password without a username, and whenever the result is not a valid URL; raises
-        ``TypeError`` for a ``port`` that is not an ``int``, or for positional and keyword
-        arguments together.
+        Args:
+            *args: ``str.replace``'s ``old, new[, count]``; not together with the keywords.
+            scheme: The new scheme (``"wss"``).
+            netloc: The new authority, as written (``"user:pw@host:8443"``).
+            path: The new path, decoded (it is percent-encoded here).
+            query: The new query string, as written, without the ``?``.
+            fragment: The new fragment, as written, without the ``#``.
+            username: The new user name, decoded; ``None`` removes the user info.
+            password: The new password, decoded; ``None`` removes it.
+            hostname: The new host (an IPv6 address gets its brackets).
+            port: The new port; ``None`` removes it.
+
+        Returns:
+            A new ``URL`` (a plain ``str`` when called as ``str.replace``).
+
+        Raises:
+            ValueError: ``netloc`` is combined with ``username``, ``password``, ``hostname`` or
+                ``port`` (they would contradict each other), the port is outside 0-65535, a
+                password is given without a username, or the result is not a valid URL.
+            TypeError: ``port`` is not an ``int``, or positional and keyword arguments are
+                given together.
         """
         if args:
             given = [

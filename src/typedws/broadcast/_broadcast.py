@@ -194,10 +194,18 @@ class Broadcast:
     asyncio, Redis 6.2+). Use it as an async context manager, or call ``connect`` and
     ``disconnect`` from the application's lifespan.
 
-    ``retention`` is the number of messages per channel kept for resuming (the window);
-    ``queue_size`` bounds each subscriber's queue (see :class:`Subscription` for the policy);
-    ``prefix`` namespaces the Redis keys. Raises ``ValueError`` for an unknown URL scheme or a
-    bound below 1, and ``ImportError`` naming the extra when redis-py is missing.
+    Args:
+        url: The backend: ``"memory://"`` or ``"redis://host:port/db"`` (``rediss://``,
+            ``unix://``).
+        retention: How many messages per channel are kept for resuming (the window).
+        queue_size: The bound of each subscriber's queue (see :class:`Subscription` for what
+            happens when it is full).
+        prefix: The namespace of the Redis keys.
+
+    Raises:
+        TypeError: ``url`` is not a ``str``.
+        ValueError: The URL's scheme is unknown, or a bound is below 1.
+        ImportError: A Redis URL without redis-py installed (the message names the extra).
     """
 
     def __init__(
@@ -242,7 +250,12 @@ class Broadcast:
         return f"Broadcast({scheme + '://' + rest.rpartition('@')[2]!r})"  # no credentials
 
     async def connect(self) -> None:
-        """Connect the backend. Raises ``BroadcastUnavailable`` when Redis cannot be reached."""
+        """Connect the backend.
+
+        Raises:
+            BroadcastUnavailable: Redis cannot be reached.
+            RuntimeError: This Broadcast is already connected.
+        """
         if self._connected:
             raise RuntimeError("this Broadcast is already connected")
         await self._backend.connect()
@@ -278,11 +291,21 @@ class Broadcast:
         return self._backend
 
     async def publish(self, channel: Channel[T], message: T) -> str:
-        """Validate and encode ``message`` once, store it and fan it out; return its id.
+        """Validate and encode ``message`` once, store it and fan it out.
 
-        Raises ``TypeError`` / ``PayloadError`` when ``message`` does not fit the channel (see
-        ``Channel.encode``), ``BroadcastError`` before ``connect``, and ``BroadcastUnavailable``
-        when Redis cannot be reached (the message was not stored).
+        Args:
+            channel: The channel to publish on.
+            message: A value of the channel's type.
+
+        Returns:
+            The message's id (``"<epoch>-<n>"``), to resume from with ``last_id``.
+
+        Raises:
+            TypeError: ``channel`` is not a Channel, or ``message`` cannot be encoded.
+            PayloadError: ``message`` does not match the channel's type (see
+                :meth:`Channel.encode`).
+            BroadcastError: The Broadcast is not connected.
+            BroadcastUnavailable: Redis cannot be reached (the message was not stored).
         """
         if not isinstance(channel, Channel):
             raise TypeError(f"publish() needs a Channel, not {type(channel).__name__}")
@@ -316,8 +339,20 @@ class Broadcast:
         first gets what followed that id within the retention window, then live messages;
         ``"0-0"`` means the whole window. Missed messages are reported as a :class:`Gap`, yielded
         (``on_gap="yield"``, the default) or raised as :class:`MessagesMissed`
-        (``on_gap="raise"``, which keeps the element type ``T``). Raises ``ValueError`` for a
-        malformed ``last_id`` or ``on_gap``.
+        (``on_gap="raise"``, which keeps the element type ``T``).
+
+        Args:
+            channel: The channel to subscribe to.
+            last_id: Resume after this id (None: only messages published from now on).
+            on_gap: ``"yield"`` a :class:`Gap` where messages were missed, or ``"raise"``
+                :class:`MessagesMissed` there.
+
+        Returns:
+            The subscription, to enter with ``async with`` (nothing is received before).
+
+        Raises:
+            TypeError: ``channel`` is not a Channel.
+            ValueError: ``last_id`` is malformed, or ``on_gap`` is neither value.
         """
         if not isinstance(channel, Channel):
             raise TypeError(f"subscribe() needs a Channel, not {type(channel).__name__}")
@@ -356,8 +391,19 @@ class Broadcast:
         client sends, so that it notices a disconnect while the channel is quiet. Pass
         ``receive=False`` when the handler reads the socket itself, and cancel forward when that
         loop ends (for instance run both in a task group). Returns when the client disconnects
-        or the Broadcast is closed; other errors propagate. Raises ``ValueError`` for a
-        subscription together with ``last_id``, or one that was not entered.
+        or the Broadcast is closed; other errors propagate.
+
+        Args:
+            source: A Channel, or a Subscription already entered.
+            ws: The accepted WebSocket (anything with the methods of :class:`ForwardSocket`).
+            last_id: With a Channel: resume after this id.
+            envelope: Wrap each message in an :class:`Envelope` and send gaps as :class:`Gap`
+                frames (True), or send bare payloads and close with 1013 on a gap (False).
+            receive: Also read (and discard) what the client sends, to notice a disconnect.
+
+        Raises:
+            TypeError: ``source`` is neither a Channel nor a Subscription.
+            ValueError: A Subscription together with ``last_id``, or one not entered.
         """
         if isinstance(source, Subscription):
             if last_id is not None:

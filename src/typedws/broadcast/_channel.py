@@ -107,8 +107,16 @@ class Channel(Generic[T]):
     ``Channel[Chat | Join]`` under mypy and pyright; spelling it, ``Channel[Chat | Join](...)``,
     works too.
 
-    Raises ``TypeError`` for a name that is not a ``str`` or a type msgspec cannot handle, and
-    ``ValueError`` for an empty or too long name, one with control characters, or an unknown codec.
+    Args:
+        name: The channel's name, shared by every publisher and subscriber (a Redis key part).
+        type: The type of its messages: any type msgspec encodes and decodes.
+        codec: ``"json"`` (the default; ``forward`` sends text frames) or ``"msgpack"``
+            (binary frames).
+
+    Raises:
+        TypeError: ``name`` is not a ``str``, or msgspec cannot handle ``type``.
+        ValueError: ``name`` is empty, too long or has control characters, or ``codec`` is
+            unknown.
     """
 
     __slots__ = ("_decoder", "_encoder", "codec", "name", "shared", "type")
@@ -161,8 +169,17 @@ class Channel(Generic[T]):
         """Encode ``message`` for the wire, checking that it decodes back as ``T``.
 
         The check (one decode per publish, not per subscriber) means a subscriber never receives
-        a payload it cannot decode from a publisher using this channel. Raises ``TypeError`` when
-        msgspec cannot encode the value and ``PayloadError`` when it does not match ``T``.
+        a payload it cannot decode from a publisher using this channel.
+
+        Args:
+            message: A value of the channel's type.
+
+        Returns:
+            The payload: JSON (UTF-8) or MessagePack bytes, per the channel's codec.
+
+        Raises:
+            TypeError: msgspec cannot encode the value.
+            PayloadError: The value does not match the channel's type.
         """
         try:
             payload = self._encoder.encode(message)
@@ -181,7 +198,17 @@ class Channel(Generic[T]):
         return payload
 
     def decode(self, payload: bytes) -> T:
-        """Decode and validate one payload; ``PayloadError`` (with msgspec's message) if bad."""
+        """Decode and validate one payload.
+
+        Args:
+            payload: What :meth:`encode` made.
+
+        Returns:
+            The message, validated as the channel's type.
+
+        Raises:
+            PayloadError: The payload does not decode as the channel's type (msgspec's message).
+        """
         try:
             return self._decoder.decode(payload)
         except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
