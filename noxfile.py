@@ -64,8 +64,10 @@ def _lock(python: str, kind: str = "") -> str:
 
 
 def _install_locked(session: nox.Session, lock: str) -> None:
-    """The test tools, typedws's dependencies and its build requirements, exactly as locked."""
-    session.install("-r", lock)
+    """The test tools, typedws's dependencies and its build requirements, exactly as locked.
+
+    From uv's cache where it has them: only typedws itself must never come from a cache."""
+    session.install("-r", lock, env={"UV_PYTHON_DOWNLOADS": "never"})
 
 
 def _install_typedws(session: nox.Session, *, compiled: bool, lock: str | None) -> None:
@@ -296,7 +298,7 @@ def _test_wheel(session: nox.Session, wheel: str, python: str) -> bool:
     run = {"external": True, "env": NO_CACHE}
     session.run("uv", "venv", "--quiet", "--python", python, str(venv), **run)
     install = ["uv", "pip", "install", "--quiet", "--python", str(bin_dir / "python")]
-    session.run(*install, "-r", _lock(python), **run)
+    session.run(*install, "-r", _lock(python), external=True, env={"UV_PYTHON_DOWNLOADS": "never"})
     session.run(*install, "--no-deps", "--reinstall", wheel, **run)
     compiled = not wheel.endswith("-none-any.whl")
     env = {"TYPEDWS_EXPECT_COMPILED": "1" if compiled else "0", "PYTHONSAFEPATH": "1"}
