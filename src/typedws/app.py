@@ -52,13 +52,19 @@ _INTERNAL_ERROR: Final = 1011
 class Response:
     """A small ASGI response, meant for denial responses (``ws.send_denial_response``).
 
-    ``body`` is bytes, or str (encoded as UTF-8); ``headers`` a mapping or ``(name, value)``
-    pairs of str or bytes; ``media_type`` becomes the ``content-type`` header (with
-    ``charset=utf-8`` added for ``text/*``). A ``content-length`` header is always sent.
+    A ``content-length`` header is always sent. The same object also answers a plain HTTP
+    request, so it can be reused outside websockets.
 
-    The same object also answers a plain HTTP request, so it can be reused outside websockets.
-    Raises ValueError at construction for a status outside 100-599 or a bad header (CR, LF or
-    NUL in a value, a name that is not an HTTP token), TypeError for a body of another type.
+    Args:
+        body: The body: bytes, or str (encoded as UTF-8).
+        status_code: The HTTP status, 100-599 (default 403 Forbidden).
+        headers: Extra headers: a mapping, or ``(name, value)`` pairs of str or bytes.
+        media_type: The ``content-type`` header (``charset=utf-8`` is added for ``text/*``).
+
+    Raises:
+        ValueError: The status is outside 100-599, or a header is bad (CR, LF or NUL in a
+            value, a name that is not an HTTP token).
+        TypeError: ``body`` is neither bytes nor str.
     """
 
     __slots__ = ("body", "headers", "status_code")
@@ -210,7 +216,16 @@ def websocket_app(handler: Handler, *, codec: Codec | None = None) -> WebSocketA
     A handler that raises is logged (with its traceback, logger ``"typedws"``), and the
     connection is closed with 1011 if it was accepted, or the handshake rejected (HTTP 403) if
     not. A :class:`WebSocketDisconnect` escaping the handler is the client leaving, not an error.
-    ``codec`` (msgspec hooks, see :class:`Codec`) is given to every connection's WebSocket.
-    Raises TypeError if ``handler`` is not callable.
+
+    Args:
+        handler: ``async def handler(ws: WebSocket) -> None``, run once per connection.
+        codec: msgspec hooks (see :class:`Codec`) given to every connection's WebSocket.
+
+    Returns:
+        The ASGI 3 application, a :class:`WebSocketApp` (which uvicorn detects as ASGI 3, in
+        the compiled build too).
+
+    Raises:
+        TypeError: ``handler`` is not callable.
     """
     return WebSocketApp(handler, codec=codec)

@@ -260,14 +260,30 @@ class Session:
         self._server.to_app.send_nowait(event)
 
     async def send_text(self, data: str) -> None:
-        """Send a text frame to the application."""
+        """Send a text frame to the application.
+
+        Args:
+            data: The text.
+
+        Raises:
+            TypeError: ``data`` is not a str.
+            WebSocketStateError: The session is closed.
+        """
         if not isinstance(data, str):
             raise TypeError(f"send_text() takes str, got {type(data).__name__}")
         self._check_open("send_text")
         self._deliver({"type": "websocket.receive", "text": data})
 
     async def send_bytes(self, data: bytes | bytearray | memoryview) -> None:
-        """Send a binary frame to the application."""
+        """Send a binary frame to the application.
+
+        Args:
+            data: The bytes.
+
+        Raises:
+            TypeError: ``data`` is not bytes-like.
+            WebSocketStateError: The session is closed.
+        """
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(
                 f"send_bytes() takes bytes, bytearray or memoryview, got {type(data).__name__}"
@@ -276,7 +292,17 @@ class Session:
         self._deliver({"type": "websocket.receive", "bytes": bytes(data)})
 
     async def send_json(self, data: Any, mode: Mode = "text") -> None:
-        """Send ``data`` as JSON (msgspec-encoded) in a text or binary frame."""
+        """Send ``data`` as JSON (msgspec-encoded) in a text or binary frame.
+
+        Args:
+            data: Anything msgspec encodes.
+            mode: ``"text"`` (a text frame) or ``"binary"`` (UTF-8 JSON in a binary frame).
+
+        Raises:
+            TypeError: msgspec cannot encode ``data``.
+            ValueError: ``mode`` is neither value.
+            WebSocketStateError: The session is closed.
+        """
         if mode not in ("text", "binary"):
             raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
         self._check_open("send_json")
@@ -287,7 +313,15 @@ class Session:
             self._deliver({"type": "websocket.receive", "bytes": encoded})
 
     async def send_msgpack(self, data: Any) -> None:
-        """Send ``data`` as MessagePack in a binary frame."""
+        """Send ``data`` as MessagePack in a binary frame.
+
+        Args:
+            data: Anything msgspec encodes.
+
+        Raises:
+            TypeError: msgspec cannot encode ``data``.
+            WebSocketStateError: The session is closed.
+        """
         self._check_open("send_msgpack")
         self._deliver(
             {"type": "websocket.receive", "bytes": _codecs.DEFAULT_CODEC.encode_msgpack(data)}
@@ -296,7 +330,14 @@ class Session:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close from the client side: the application receives ``websocket.disconnect``.
 
-        ValueError for a code or reason RFC 6455 does not allow; closing twice does nothing.
+        Closing twice, or after the application closed, does nothing.
+
+        Args:
+            code: The close code (RFC 6455 section 7.4).
+            reason: The close reason, at most 123 UTF-8 bytes.
+
+        Raises:
+            ValueError: RFC 6455 does not allow the code or the reason.
         """
         problem = close_code_problem(code) or close_reason_problem(reason)
         if problem:
@@ -314,7 +355,14 @@ class Session:
     async def receive(self) -> Message:
         """The next ``websocket.send`` event from the application, as a dict.
 
-        Raises Closed when the application closed the connection or returned.
+        Returns:
+            The event (``{"type": "websocket.send", "text": ...}`` or ``"bytes"``).
+
+        Raises:
+            Closed: The application closed the connection (or returned).
+            WebSocketStateError: This client already closed the session.
+            TimeoutError: Nothing came within the timeout.
+            Exception: The application's own exception, if it raised.
         """
         if self._client_closed:
             raise WebSocketStateError("receive(): the client already closed this session")
@@ -331,11 +379,31 @@ class Session:
         return event
 
     async def receive_text(self) -> str:
-        """The next message, which must be a text frame (else PayloadError)."""
+        """The next message, which must be a text frame.
+
+        Returns:
+            The text.
+
+        Raises:
+            PayloadError: The message is a binary frame.
+            Closed: The application closed the connection (or returned).
+            WebSocketStateError: This client already closed the session.
+            TimeoutError: Nothing came within the timeout.
+        """
         return _text_of(await self.receive())
 
     async def receive_bytes(self) -> bytes:
-        """The next message, which must be a binary frame (else PayloadError)."""
+        """The next message, which must be a binary frame.
+
+        Returns:
+            The bytes.
+
+        Raises:
+            PayloadError: The message is a text frame.
+            Closed: The application closed the connection (or returned).
+            WebSocketStateError: This client already closed the session.
+            TimeoutError: Nothing came within the timeout.
+        """
         return _bytes_of(await self.receive())
 
     # ``type=`` is typed as on WebSocket: no type gives Any, a class or any other type form
@@ -347,8 +415,24 @@ class Session:
     @overload
     async def receive_json(self, mode: Mode = "text", *, type: TypeForm[T]) -> T: ...
     async def receive_json(self, mode: Mode = "text", *, type: Any = None) -> Any:
-        """The next message as JSON, decoded into ``type`` if given (PayloadError if it does
-        not match, or the frame is not of the ``mode`` kind)."""
+        """The next message as JSON, decoded into ``type`` if given.
+
+        Args:
+            mode: ``"text"`` (a text frame) or ``"binary"`` (UTF-8 JSON in a binary frame).
+            type: Any type msgspec decodes into; None gives plain JSON values.
+
+        Returns:
+            The decoded message, of type ``type``.
+
+        Raises:
+            PayloadError: The frame is of the other kind, is not JSON, or does not match
+                ``type``.
+            TypeError: msgspec cannot decode into ``type``.
+            ValueError: ``mode`` is neither value.
+            Closed: The application closed the connection (or returned).
+            WebSocketStateError: This client already closed the session.
+            TimeoutError: Nothing came within the timeout.
+        """
         if mode not in ("text", "binary"):
             raise ValueError(f"mode must be 'text' or 'binary', got {mode!r}")
         decoder = _codecs.DEFAULT_CODEC.json_decoder(type)
@@ -363,7 +447,22 @@ class Session:
     @overload
     async def receive_msgpack(self, *, type: TypeForm[T]) -> T: ...
     async def receive_msgpack(self, *, type: Any = None) -> Any:
-        """The next message as MessagePack (binary frame), decoded into ``type`` if given."""
+        """The next message as MessagePack (a binary frame), decoded into ``type`` if given.
+
+        Args:
+            type: Any type msgspec decodes into; None gives plain values.
+
+        Returns:
+            The decoded message, of type ``type``.
+
+        Raises:
+            PayloadError: The frame is a text frame, is not MessagePack, or does not match
+                ``type``.
+            TypeError: msgspec cannot decode into ``type``.
+            Closed: The application closed the connection (or returned).
+            WebSocketStateError: This client already closed the session.
+            TimeoutError: Nothing came within the timeout.
+        """
         decoder = _codecs.DEFAULT_CODEC.msgpack_decoder(type)
         return _codecs.decode_msgpack(decoder, _bytes_of(await self.receive()))
 
@@ -525,15 +624,30 @@ def connect(
     ``path`` may carry the query (``"/chat?room=1"``) or give it as ``query_string``.
     ``headers`` are request headers; ``subprotocols`` are offered in order. The server speaks
     ASGI websocket spec 2.4 and offers the ``websocket.http.response`` extension unless
-    ``denial_response=False``. With ``endpoint=`` (a :class:`typedws.Endpoint`) it yields a
-    :class:`TypedSession` instead, which sends the endpoint's ``receives`` and receives its
-    ``sends``.
-
-    Raises :class:`Rejected` if the application closes before accepting or sends a denial
-    response; the application's own exception if it raises (at the handshake, at the next
-    receive, or on leaving the block); TimeoutError, saying what was awaited, if any wait
-    exceeds ``timeout`` seconds. On leaving the block the client disconnects with 1000 (unless
+    ``denial_response=False``. On leaving the block the client disconnects with 1000 (unless
     a side closed already) and waits for the application to return.
+
+    Args:
+        app: Any ASGI 3 application.
+        path: The request path, with or without a query (``"/chat?room=1"``).
+        headers: Request headers: a mapping, or ``(name, value)`` pairs of str or bytes.
+        subprotocols: The subprotocols the client offers, in order.
+        query_string: The query, if ``path`` has none.
+        timeout: Seconds any single wait may take.
+        denial_response: Whether the server offers the ``websocket.http.response`` extension.
+        endpoint: A :class:`typedws.Endpoint`: the block then gets a :class:`TypedSession`,
+            which sends the endpoint's ``receives`` and receives its ``sends``.
+
+    Returns:
+        An async context manager that yields the client side: a :class:`Session`, or a
+        :class:`TypedSession` with ``endpoint=``.
+
+    Raises:
+        Rejected: The application closed before accepting, or sent a denial response.
+        TimeoutError: A wait exceeded ``timeout`` seconds (the message says what was awaited).
+        TypeError: ``app`` is not callable.
+        Exception: The application's own exception, if it raised (at the handshake, at the
+            next receive, or on leaving the block).
     """
     session = _connect(
         app,
@@ -578,8 +692,12 @@ class TypedSession(Generic[In, Out]):
     async def receive(self) -> In:
         """The next message from the application, validated as the endpoint's ``sends``.
 
-        PayloadError (``kind``, ``path``) for a message that is not one; :class:`Closed` (a
-        WebSocketDisconnect with the code and reason) once the application closed.
+        Returns:
+            The message, a member of the endpoint's ``sends``.
+
+        Raises:
+            PayloadError: The message is not one (``kind``, ``path`` say why).
+            Closed: The application closed (a WebSocketDisconnect with the code and reason).
         """
         event = await self.session.receive()
         sends: Any = self.endpoint.sends
@@ -590,7 +708,14 @@ class TypedSession(Generic[In, Out]):
         return _codecs.decode_msgpack(decoder, _bytes_of(event))  # type: ignore[no-any-return]
 
     async def send(self, message: Out) -> None:
-        """Send ``message``, a member of the endpoint's ``receives`` (TypeError if not)."""
+        """Send ``message`` to the application.
+
+        Args:
+            message: A member of the endpoint's ``receives``.
+
+        Raises:
+            TypeError: ``message`` is not a member of ``receives``.
+        """
         self.endpoint._in.check(message, _codecs.DEFAULT_CODEC, "cannot send")
         if not self._json:
             await self.session.send_msgpack(message)
@@ -598,7 +723,12 @@ class TypedSession(Generic[In, Out]):
             await self.session.send_json(message, "text" if self._text else "binary")
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close from the client side (as :meth:`Session.close`)."""
+        """Close from the client side (as :meth:`Session.close`).
+
+        Args:
+            code: The close code (RFC 6455 section 7.4).
+            reason: The close reason, at most 123 UTF-8 bytes.
+        """
         await self.session.close(code, reason)
 
     def __aiter__(self) -> AsyncIterator[In]:
