@@ -42,8 +42,8 @@ from typedws._errors import ProtocolError, WebSocketDisconnect, WebSocketStateEr
 from typedws._state import (
     ACCEPT,
     CONNECTING,
-    RESPONSE,
     RESPONSE_START,
+    WebSocketState,
     app_state_problem,
     client_ended,
 )
@@ -164,7 +164,9 @@ class WebSocket(Connection):
             await self.send(message)  # type: ignore[arg-type]  # validated inside
 
         await response(self.scope, self._receive, send)
-        if self._app_state == RESPONSE:
+        # Through the property: the type checkers would keep _app_state narrowed to CONNECTING
+        # across the await, although the response's sends moved it.
+        if self.application_state is WebSocketState.RESPONSE:
             raise ProtocolError(
                 "the denial response ended without a final websocket.http.response.body "
                 "(more_body=False)"
