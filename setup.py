@@ -18,6 +18,7 @@ COMPILED_MODULES = [
     "src/typedws/_connection.py",  # connection state and the sync checks around each await
     "src/typedws/_websocket.py",  # the async API; native calls into Connection (see docstring)
     "src/typedws/_codecs.py",  # cached msgspec encoders/decoders, payload error mapping
+    "src/typedws/_typed.py",  # Endpoint's per-message half: typed send/receive, dispatch loop
     "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
     "src/typedws/broadcast/_hub.py",  # broadcast: message ids, fan-out, subscriber queues, gaps
 ]

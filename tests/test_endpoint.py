@@ -23,7 +23,7 @@ from typedws import (
     WebSocketDisconnect,
     websocket_app,
 )
-from typedws._endpoint import close_code_for
+from typedws._typed import close_code_for
 from typedws.testing import Closed, Rejected, TypedSession, connect
 
 pytestmark = pytest.mark.anyio

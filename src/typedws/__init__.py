@@ -10,7 +10,7 @@ from __future__ import annotations
 from typedws import _connection
 from typedws._codecs import Codec
 from typedws._datastructures import Address
-from typedws._endpoint import Endpoint, TypedWebSocket
+from typedws._endpoint import Endpoint
 from typedws._errors import (
     PayloadError,
     PayloadKind,
@@ -21,6 +21,7 @@ from typedws._errors import (
 )
 from typedws._headers import Headers
 from typedws._state import WebSocketState
+from typedws._typed import TypedWebSocket
 from typedws._url import URL
 from typedws._websocket import Mode, WebSocket
 from typedws.app import Response, WebSocketApp, websocket_app

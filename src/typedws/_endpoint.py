@@ -6,37 +6,36 @@ type of each decoded message, plus the hooks around a connection's life. It know
 ASGI events or frames; every byte goes through :class:`typedws.WebSocket`'s own methods, so
 the state machine, the codecs and the ``PayloadError`` mapping are the ones users already know.
 
-Theory of operation, per message: ``ws.receive_json(mode, type=receives)`` decodes and
-validates into the union (the codec caches one decoder per endpoint type, found by an identity
-check), ``handlers[type(message)]`` picks the handler (a dict lookup, not an isinstance chain),
-the handler runs, and a returned message goes out through :meth:`TypedWebSocket.send`, which
-checks it is a member of ``sends`` (a set lookup on its class) and hands it to
-``ws.send_json``. ``TypedWebSocket.send`` and ``receive`` are plain methods that return the
-WebSocket's own coroutine: no extra coroutine frame per message.
+Theory of operation, per message (typedws._typed.dispatch): ``ws.receive_json(mode,
+type=receives)`` decodes and validates into the union (the codec caches one decoder per endpoint
+type, found by an identity check), ``handlers[type(message)]`` picks the handler (a dict lookup,
+not an isinstance chain), the handler runs, and a returned message goes out through
+:meth:`TypedWebSocket.send`, which checks it is a member of ``sends`` (a set lookup on its class
+when ``sends`` is a union of classes; a msgspec round trip for other type forms) and sends it.
 
 Invalid messages (design.md section 7): without an ``on_invalid`` hook the connection is closed
-with RFC 6455 section 7.4.1's codes: 1003 for the wrong frame kind ("a type of data it cannot
-accept"), 1007 for bytes that are not valid UTF-8 / JSON / MessagePack ("data within a message
-that was not consistent with the type of the message"), 1008 for a message that does not match
-``receives`` ("a message that violates its policy"), 1009 for one too big. The close reason is
-the PayloadError's message, cut to the 123 bytes a close frame allows.
+with RFC 6455 section 7.4.1's codes: 1003 for the wrong frame kind, 1007 for bytes that are not
+valid UTF-8 / JSON / MessagePack (or nested too deeply), 1008 for a message that does not match
+``receives``, 1009 for one too big. The close reason is the PayloadError's message, cut to the
+123 bytes a close frame allows (typedws._typed.close_code_for).
 
-Not compiled: the per-message work is awaits (the WebSocket's receive and send, the user's
-handler), and the synchronous work in between (decoding, validation, the state checks) already
-runs in the compiled WebSocket; a compiled coroutine is no cheaper (design.md section 6).
+This module is not compiled: it runs once per endpoint or per connection, and mypyc (2.x)
+miscompiles an overloaded ``__init__`` of a native class and crashes on the closures of a
+non-native one. The per-message half, typedws._typed, is compiled.
 """
 
 from __future__ import annotations
 
 import typing
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, overload
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
 
 from typedws._codecs import DEFAULT_CODEC, Codec, union_members
-from typedws._errors import PayloadError, PayloadKind, WebSocketDisconnect
-from typedws._state import WebSocketState, client_ended
+from typedws._errors import PayloadError, WebSocketDisconnect
+from typedws._state import WebSocketState
+from typedws._typed import TypedWebSocket, dispatch
 from typedws._websocket import Mode, WebSocket
 
 if TYPE_CHECKING:
@@ -45,7 +44,7 @@ if TYPE_CHECKING:
 
     from typedws.app import WebSocketApp
 
-__all__ = ["Endpoint", "Format", "TypedWebSocket", "close_code_for"]
+__all__ = ["Endpoint", "Format"]
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -53,31 +52,6 @@ M = TypeVar("M")
 
 #: How an endpoint's messages are encoded: JSON (text frames by default) or MessagePack.
 Format = Literal["json", "msgpack"]
-
-# RFC 6455 section 7.4.1, per PayloadError.kind (see the module docstring).
-_CLOSE_CODES: Final[dict[str, int]] = {
-    "frame": 1003,
-    "encoding": 1007,
-    "syntax": 1007,
-    "depth": 1007,
-    "schema": 1008,
-    "size": 1009,
-}
-# RFC 6455 section 5.5: a control frame's payload is at most 125 bytes, 2 of them the code.
-_MAX_REASON: Final = 123
-
-
-def close_code_for(error: PayloadError) -> tuple[int, str]:
-    """The close code and reason an endpoint closes with for an invalid message.
-
-    The reason is the error's message, cut (on a character boundary) to 123 UTF-8 bytes.
-    """
-    kind: PayloadKind = error.kind
-    reason = str(error)
-    encoded = reason.encode("utf-8")
-    if len(encoded) > _MAX_REASON:
-        reason = encoded[: _MAX_REASON - 3].decode("utf-8", "ignore") + "..."
-    return _CLOSE_CODES.get(kind, 1008), reason
 
 
 def _dispatch_key(member: object) -> type | None:
@@ -407,34 +381,9 @@ class Endpoint(Generic[In, Out]):
             await ws.accept()
         elif state is not WebSocketState.CONNECTED:
             return  # on_connect rejected the handshake
-        handlers = self._handlers
-        receives = self._receives
-        mode = self._mode
-        json = self._format == "json"
-        try:
-            while True:
-                try:
-                    if json:
-                        message = await ws.receive_json(mode, type=receives)
-                    else:
-                        message = await ws.receive_msgpack(type=receives)
-                except PayloadError as error:
-                    await self._invalid(conn, error)
-                    continue
-                reply = await handlers[type(message)](conn, message)
-                if reply is not None:
-                    await conn.send(reply)
-        except WebSocketDisconnect as exc:
-            code = exc.code
+        code = await dispatch(conn, self._handlers, self._on_invalid)
         if self._on_disconnect is not None:
             await self._on_disconnect(conn, code)
-
-    async def _invalid(self, conn: TypedWebSocket[In, Out], error: PayloadError) -> None:
-        if self._on_invalid is not None:
-            await self._on_invalid(conn, error)
-        else:
-            code, reason = close_code_for(error)
-            await conn.ws.close(code, reason)
 
     async def shutdown(
         self, conn: TypedWebSocket[In, Out], code: int = 1001, reason: str | None = None
@@ -452,92 +401,3 @@ class Endpoint(Generic[In, Out]):
             except WebSocketDisconnect:
                 return
         await conn.ws.close(code, reason)
-
-
-class TypedWebSocket(Generic[In, Out]):
-    """A connection of an :class:`Endpoint`: receives ``In`` and sends ``Out``.
-
-    ``await conn.receive()`` gives the next message (validated as ``In``), ``async for msg in
-    conn`` iterates until the client disconnects, ``await conn.send(msg)`` sends a member of
-    ``Out``, ``await conn.close(code, reason)`` closes; ``conn.ws`` is the :class:`WebSocket`.
-    Get one from :meth:`Endpoint.wrap` or as a handler's first argument.
-    """
-
-    __slots__ = (
-        "_codec",
-        "_endpoint",
-        "_json",
-        "_mode",
-        "_out",
-        "_out_classes",
-        "_receives",
-        "_send_json",
-        "_send_msgpack",
-        "_ws",
-    )
-
-    def __init__(self, ws: WebSocket, endpoint: Endpoint[In, Out]) -> None:
-        self._ws = ws
-        self._endpoint = endpoint
-        self._receives: Any = endpoint._receives
-        self._out = endpoint._out
-        # Looked up once: the per-message send is then a set lookup and one call.
-        self._out_classes = endpoint._out.classes
-        self._send_json = ws.send_json
-        self._send_msgpack = ws.send_msgpack
-        self._mode: Mode = endpoint._mode
-        self._json = endpoint._format == "json"
-        self._codec: Codec = ws._codec
-
-    def __repr__(self) -> str:
-        return f"<TypedWebSocket {self._endpoint!r}>"
-
-    @property
-    def ws(self) -> WebSocket:
-        """The underlying :class:`WebSocket` (accept, close, headers, the scope...)."""
-        return self._ws
-
-    @property
-    def endpoint(self) -> Endpoint[In, Out]:
-        """The endpoint this connection belongs to."""
-        return self._endpoint
-
-    # Plain methods returning the WebSocket's own coroutine: ``await conn.send(msg)`` costs
-    # what ``await ws.send_json(msg)`` costs, plus one set lookup.
-
-    def send(self, message: Out) -> Coroutine[Any, Any, None]:
-        """Send ``message``, a member of the endpoint's ``sends`` (await the result).
-
-        TypeError (nothing is sent) if it is not; otherwise as ``WebSocket.send_json`` (or
-        ``send_msgpack``).
-        """
-        if type(message) not in self._out_classes:
-            self._out.check(message, self._codec, "cannot send")  # raises unless it is one
-        if self._json:
-            return self._send_json(message, self._mode)
-        return self._send_msgpack(message)
-
-    def receive(self) -> Coroutine[Any, Any, In]:
-        """Receive the next message, validated as the endpoint's ``receives`` (await it).
-
-        PayloadError (``kind``, ``path``) for an invalid message, WebSocketDisconnect when the
-        client disconnects, as ``WebSocket.receive_json``.
-        """
-        if self._json:
-            return self._ws.receive_json(self._mode, type=self._receives)
-        return self._ws.receive_msgpack(type=self._receives)
-
-    async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        """Close the connection (as ``WebSocket.close``)."""
-        await self._ws.close(code, reason)
-
-    def __aiter__(self) -> TypedWebSocket[In, Out]:
-        return self
-
-    async def __anext__(self) -> In:
-        if client_ended(self._ws._client_state):
-            raise StopAsyncIteration
-        try:
-            return await self.receive()
-        except WebSocketDisconnect:
-            raise StopAsyncIteration from None
