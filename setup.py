@@ -34,6 +34,8 @@ COMPILED_MODULES = [
 #   app.py       - async glue around one handler call (compiled async def is no faster); kept
 #                  interpreted so uvicorn's inspection sees a plain async __call__ (ASGI 3)
 #   testing.py   - test-only client on anyio, an optional dependency; nothing hot
+#   _endpoint.py - Endpoint's declaration (once per endpoint); mypyc 2.x miscompiles its overloads
+#   client.py    - the typed client: awaits on the optional websockets library; nothing to speed up
 #   demo/        - msgspec.Struct protocol classes and a demo server; nothing hot
 #   broadcast/ (all but _hub.py) - async shells over Redis, the event loop and msgspec: awaiting
 #                  gains nothing from mypyc; _types.py holds Structs and multi-base exceptions
