@@ -430,6 +430,8 @@ def test_component_names_stay_unique() -> None:
         ({"local": "http://127.0.0.1:8000"}, "is not a ws:// or wss:// URL"),
         ({"local": "ws://127.0.0.1:8000/?x=1"}, r"must be scheme://host\[:port\]\[/path\] only"),
         ({"local": "ws:///path"}, r"must be scheme://host\[:port\]\[/path\] only"),
+        ({"local": "ws://bad host/"}, r"must be scheme://host\[:port\]\[/path\] only"),
+        ({"local": "ws://user:pw@host/"}, r"must be scheme://host\[:port\]\[/path\] only"),
         ({"my server": "ws://127.0.0.1"}, "AsyncAPI allows letters, digits"),
     ],
 )
@@ -525,7 +527,9 @@ def test_python_dash_m(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, *command],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(tests)},
+        # Safe path (as the wheel tests run): service.py is found in the current directory all
+        # the same, as uvicorn finds an app.
+        env={**os.environ, "PYTHONPATH": str(tests), "PYTHONSAFEPATH": "1"},
         capture_output=True,
         text=True,
         check=False,

@@ -52,7 +52,8 @@ from test_asyncapi import (
     protocol_document,
 )
 from typedws.asyncapi import document, main
-from typedws.broadcast import Envelope
+from typedws.broadcast import Envelope, Gap
+from typedws.demo import protocol as demo
 
 NODE_DIR = Path(__file__).parent / "asyncapi_node"
 TS_DIR = NODE_DIR / "ts"
@@ -191,13 +192,33 @@ SAMPLES = [
     Case("protocol", "metrics_stream_str_send", [[1.5, 3], [2.0, 4]], True, list[Sample]),
     Case("protocol", "raw_receive", {"a": 1}, True, dict[str, int]),
     Case("protocol", "raw_receive", {"a": "1"}, False, dict[str, int]),
+    # The demo's chat (docs/asyncapi-demo.json), as its page and its server speak it.
+    *[
+        Case("demo", "ws_receive", builtins(m), True, demo.ClientMessage)
+        for m in (demo.Join(name="ada"), demo.Say(text="hi"), demo.Leave())
+    ],
+    Case("demo", "ws_receive", {"type": "join", "name": ""}, False, demo.ClientMessage),
+    Case("demo", "ws_receive", {"type": "message", "text": 42}, False, demo.ClientMessage),
+    *[
+        Case("demo", "ws_send", builtins(m), True, demo.ServerMessage)
+        for m in (
+            Envelope(id="1-0", data=demo.Joined(name="ada", members=["ada"], worker=7)),
+            Envelope(id="2-0", data=demo.Said(name="ada", text="hi")),
+            Envelope(id="3-0", data=demo.Left(name="ada", members=[])),
+            Gap(channel="typedws-demo-room", after="1-0", reason="retention", missed=2),
+            demo.Error(detail="join the room before sending messages"),
+        )
+    ],
+    Case("demo", "ws_send", {"type": "message", "id": "1", "data": {}}, False, demo.ServerMessage),
 ]
 
 
 def documents(tmp: Path) -> dict[str, tuple[str, dict[str, Any]]]:
     """Every document the Node checks read: name -> (text as written, the same as JSON data)."""
     protocol = protocol_document()
+    committed = (REPO / "docs" / "asyncapi-demo.json").read_text(encoding="utf-8")
     docs = {
+        "demo": (committed, json.loads(committed)),
         "protocol": (json.dumps(protocol), protocol),
         "chat-only": (
             json.dumps(single := document(chat, title="Chat", version="1")),
@@ -293,6 +314,7 @@ def test_typescript_client_compiles_and_narrows(
     report: Report, node_modules: Path, tmp_path: Path
 ) -> None:
     types = report.documents["protocol"]["typescript"]
+    (tmp_path / "demo.ts").write_text(report.documents["demo"]["typescript"], encoding="utf-8")
     assert "export type ChatReceive = (Join | Say | Ping)" in types
     assert "export type ChatSend = (Joined | Said | Gone | Ping | EnvelopeNotice)" in types
     (tmp_path / "protocol.ts").write_text(types, encoding="utf-8")
@@ -311,7 +333,7 @@ def test_typescript_client_compiles_and_narrows(
                 expected.add((source.name, number, marker.group(1)))
     assert len({name for name, _, _ in expected}) >= 4  # every negative file has its marker
     tsc = node_modules / "node_modules" / ".bin" / "tsc"
-    files = ["protocol.ts", "chat_only.ts", *(source.name for source in sources)]
+    files = ["protocol.ts", "chat_only.ts", "demo.ts", *(source.name for source in sources)]
     result = subprocess.run(
         [str(tsc), "--noEmit", "--strict", "--pretty", "false", *TSC_OPTIONS, *files],
         cwd=tmp_path,

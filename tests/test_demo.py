@@ -6,12 +6,14 @@ The Redis side (``--broadcast redis://... --workers 2``) is in tests/test_demo_r
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -24,6 +26,7 @@ from servers import ServerProcess, free_port
 from typedws.broadcast import Broadcast, Envelope, Gap
 from typedws.demo import ChatApp, Hub, make_app
 from typedws.demo.__main__ import main
+from typedws.demo.app import DEFAULT_SERVER, asyncapi_document
 from typedws.demo.hub import ROOM
 from typedws.demo.protocol import Error, Joined, Left, RoomEvent, Said, ServerMessage
 from typedws.testing import Closed, Rejected, Session, connect
@@ -31,6 +34,7 @@ from typedws.types import Message, Scope
 
 anyio_mark = pytest.mark.anyio
 WORKER = os.getpid()  # the in-memory app runs in the test's process
+DOCS_ASYNCAPI = Path(__file__).resolve().parent.parent / "docs" / "asyncapi-demo.json"
 
 
 @asynccontextmanager
@@ -268,6 +272,69 @@ async def test_page_and_not_found() -> None:
         async with connect(app, "/elsewhere", denial_response=False):
             pass
     assert caught.value.status == 403
+
+
+async def get(app: ChatApp, path: str, headers: list[tuple[bytes, bytes]], scheme: str) -> Any:
+    """GET ``path`` from ``app`` in memory: (status, content-type, body)."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive_http() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "path": path, "headers": headers, "scheme": scheme}
+    await app(scope, receive_http, send)  # type: ignore[arg-type]
+    start, body = sent
+    content_type = dict(start["headers"]).get(b"content-type")
+    return start["status"], content_type, body["body"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "scheme", "server"),
+    [
+        ([(b"host", b"chat.example:8443")], "https", "wss://chat.example:8443"),
+        ([(b"Host", b"127.0.0.1:9000")], "http", "ws://127.0.0.1:9000"),
+        ([], "http", DEFAULT_SERVER),  # no Host header: the default address
+        ([(b"host", b"bad host/?")], "http", DEFAULT_SERVER),  # not a host: the default
+    ],
+)
+@anyio_mark
+async def test_asyncapi_document_is_served(
+    headers: list[tuple[bytes, bytes]], scheme: str, server: str
+) -> None:
+    status, content_type, body = await get(make_app(), "/asyncapi.json", headers, scheme)
+    assert status == 200
+    assert content_type == b"application/json"
+    doc = json.loads(body)
+    assert doc == asyncapi_document(server)
+    # The protocol the handlers speak, from the declaration they are registered on.
+    assert doc["channels"]["ws"]["address"] == "/ws"
+    operations = doc["operations"]
+    assert [m["$ref"].rpartition("/")[2] for m in operations["ws_receive"]["messages"]] == [
+        "Join",
+        "Say",
+        "Leave",
+    ]
+    assert [m["$ref"].rpartition("/")[2] for m in operations["ws_send"]["messages"]] == [
+        "Envelope_Joined_Said_Left",
+        "Gap",
+        "Error",
+    ]
+    query = doc["channels"]["ws"]["bindings"]["ws"]["query"]
+    assert list(query["properties"]) == ["last_id"]
+
+
+def test_docs_asyncapi_demo_is_up_to_date() -> None:
+    """docs/asyncapi-demo.json is what the demo generates (for 127.0.0.1:8000)."""
+    committed = DOCS_ASYNCAPI.read_text(encoding="utf-8")
+    generated = json.dumps(asyncapi_document(), indent=2, ensure_ascii=False) + "\n"
+    assert committed == generated, (
+        f"{DOCS_ASYNCAPI} is out of date; regenerate it with: python -c 'import json; from "
+        "typedws.demo.app import asyncapi_document as d; print(json.dumps(d(), indent=2, "
+        "ensure_ascii=False))' > docs/asyncapi-demo.json"
+    )
 
 
 def test_main_rejects_bad_port(capsys: pytest.CaptureFixture[str]) -> None:

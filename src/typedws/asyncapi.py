@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import re
 import sys
 import types
@@ -82,6 +83,8 @@ _SCHEMAS: Final = "#/components/schemas/"
 _KEY_CHARS: Final = re.compile(r"[^A-Za-z0-9.\-_]+")
 _KEY_CHAR: Final = re.compile(r"[^A-Za-z0-9.\-_]")
 _SERVER_NAME: Final = re.compile(r"^[A-Za-z0-9_\-]+$")
+# host[:port] with RFC 3986's characters for a host (IP literals in brackets); no user info.
+_HOST: Final = re.compile(r"^[A-Za-z0-9\-._~%!$&'()*+,;=\[\]:]+$")
 # The module path in front of a qualified name inside a generic's name: "app.proto." in
 # "Envelope_app.proto.Joined_".
 _MODULE_PATH: Final = re.compile(r"\b(?:[A-Za-z_][A-Za-z0-9_]*\.)+(?=[A-Za-z_])")
@@ -292,7 +295,7 @@ def _server(name: str, url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     if parts.scheme not in ("ws", "wss"):
         raise ValueError(f"server {name!r}: {url!r} is not a ws:// or wss:// URL")
-    if not parts.netloc or parts.query or parts.fragment:
+    if not _HOST.match(parts.netloc) or parts.query or parts.fragment:
         raise ValueError(f"server {name!r}: {url!r} must be scheme://host[:port][/path] only")
     server: dict[str, Any] = {"host": parts.netloc, "protocol": parts.scheme}
     if parts.path.rstrip("/"):
@@ -381,7 +384,7 @@ def _wire_notes(format: Format, mode: str) -> str:
         "- 1001: going away (the server shuts down, or the connection stayed idle longer than "
         "the server allows).\n"
         f"- 1003: {wrong} (unsupported data).\n"
-        f"- 1007: a frame that is {bad} (invalid payload data).\n"
+        f"- 1007: a frame that is {bad}, or nested too deeply (invalid payload data).\n"
         "- 1008: a message that matches none of the messages the server receives (policy "
         "violation; the reason gives the error and its `$.path`), or more messages in a window "
         "than the server's rate limit allows.\n"
@@ -451,6 +454,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("-o", "--output", help="the file to write (default: standard output)")
     args = parser.parse_args(argv)
+    # MODULE is looked up from the current directory too, as uvicorn does for its app (python
+    # -m puts it on sys.path, unless PYTHONSAFEPATH=1).
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
     try:
         servers: dict[str, str] = {}
         for item in typing.cast("list[str]", args.server):

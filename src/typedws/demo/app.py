@@ -1,22 +1,40 @@
-"""The demo's ASGI application: the chat page at ``/`` and the typed chat at ``/ws``.
+"""The demo's ASGI application: the chat page at ``/``, the chat at ``/ws``, its AsyncAPI document.
+
+The chat is the :class:`~typedws.Endpoint` of :mod:`typedws.demo.protocol`: each application
+registers a handler per client message (``join``, ``message``, ``leave``) and an ``on_invalid``
+hook that answers a bad message with an ``error``, and the endpoint dispatches to them. Beside
+the dispatch loop each page has a pump that forwards the room's events to it.
 
 Room events go through a :class:`~typedws.broadcast.Broadcast` (``memory://`` by default,
 ``redis://host:port/db`` to run several workers), which the application connects in its
 lifespan: uvicorn runs the lifespan once per worker, so each worker has its own connection.
+
+``GET /asyncapi.json`` is the chat's AsyncAPI 3 document (:func:`asyncapi_document`), with the
+server the page was loaded from; docs/asyncapi-demo.json is the same for ``127.0.0.1:8000``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from importlib.resources import files
-from typing import Final, cast
+from typing import Any, Final, TypeAlias
 
-from typedws import PayloadError, Response, WebSocket, WebSocketDisconnect, websocket_app
+from typedws import (
+    PayloadError,
+    Response,
+    TypedWebSocket,
+    WebSocket,
+    WebSocketDisconnect,
+    websocket_app,
+)
+from typedws.asyncapi import document
 from typedws.broadcast import Broadcast, BroadcastError, Envelope, Gap, Subscription
 from typedws.broadcast._aio import new_event, race
 from typedws.demo.hub import ROOM, Hub
 from typedws.demo.protocol import (
+    CHAT,
     ClientMessage,
     Error,
     Join,
@@ -26,10 +44,12 @@ from typedws.demo.protocol import (
     RoomEvent,
     Said,
     Say,
+    ServerMessage,
+    chat_endpoint,
 )
 from typedws.types import Receive, Scope, Send
 
-__all__ = ["BROADCAST_ENV", "ChatApp", "app_from_environment", "make_app"]
+__all__ = ["BROADCAST_ENV", "ChatApp", "app_from_environment", "asyncapi_document", "make_app"]
 
 logger = logging.getLogger("typedws.demo")
 
@@ -37,7 +57,13 @@ logger = logging.getLogger("typedws.demo")
 #: (uvicorn starts them as new processes that import :func:`app_from_environment`).
 BROADCAST_ENV: Final = "TYPEDWS_DEMO_BROADCAST"
 
+#: The server docs/asyncapi-demo.json names: ``python -m typedws.demo``'s default address.
+DEFAULT_SERVER: Final = "ws://127.0.0.1:8000"
+
 _NOT_FOUND: Final = Response("Not found\n", status_code=404, media_type="text/plain")
+
+#: One page's connection, typed both ways by the chat's declaration.
+Conn: TypeAlias = TypedWebSocket[ClientMessage, ServerMessage]
 
 
 def _page() -> Response:
@@ -45,17 +71,49 @@ def _page() -> Response:
     return Response(html, status_code=200, media_type="text/html")
 
 
-class _Session:
-    """One page's state while its handler runs: the name it joined under, if any."""
+def asyncapi_document(server: str = DEFAULT_SERVER) -> dict[str, Any]:
+    """The chat's AsyncAPI 3 document, served from ``server`` (a ``ws://`` or ``wss://`` URL).
 
-    __slots__ = ("name",)
+    :func:`typedws.asyncapi.document` of :data:`~typedws.demo.protocol.CHAT`, plus what the
+    declaration does not say: the ``last_id`` query parameter of the handshake (the ws
+    binding's ``query``). Raises ValueError for a server URL that is not ws:// or wss://.
+    """
+    doc = document(
+        CHAT,
+        title="typedws chat demo",
+        version="1.0.0",
+        servers={"demo": server},
+        description="The chat of `python -m typedws.demo`: one room, typed messages both ways.",
+    )
+    doc["channels"]["ws"]["bindings"]["ws"]["query"] = {
+        "type": "object",
+        "properties": {
+            "last_id": {
+                "type": "string",
+                "description": (
+                    "The id of the last room event the page got: the room's events since then "
+                    "are sent first (or a `gap` if they are no longer kept)."
+                ),
+            }
+        },
+    }
+    return doc
+
+
+class _Session:
+    """One page's state while it is connected: the name it joined under, if any."""
+
+    __slots__ = ("leaving", "name")
 
     def __init__(self) -> None:
         self.name: str | None = None
+        #: Set by ``leave``: the room's events are no longer forwarded to the page.
+        self.leaving = False
 
 
 class ChatApp:
-    """Routes ``GET /`` to the page and ``/ws`` to :meth:`chat`; 404 for anything else.
+    """Routes ``GET /`` to the page, ``GET /asyncapi.json`` to the document and ``/ws`` to the
+    chat; 404 for anything else.
 
     ``broadcast`` is a :class:`Broadcast` or its URL. The application connects it on lifespan
     startup (a Redis that cannot be reached fails the startup with the reason) and closes it
@@ -66,14 +124,25 @@ class ChatApp:
         self.broadcast = Broadcast(broadcast) if isinstance(broadcast, str) else broadcast
         self.hub = Hub(self.broadcast)
         self.page = _page()
-        self.websocket = websocket_app(self.chat)
         self.worker = os.getpid()
+        self.sessions: dict[int, _Session] = {}  # id(WebSocket) -> its page's session
+        # Each application has its own declaration, so that its handlers are its own.
+        self.endpoint = endpoint = chat_endpoint()
+        endpoint.on(Join)(self.join)
+        endpoint.on(Say)(self.say)
+        endpoint.on(Leave)(self.leave)
+        endpoint.on_invalid(self.invalid)
+        self.websocket = websocket_app(self.chat)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            page = self.page if scope["path"] == "/" else _NOT_FOUND
-            await page(scope, receive, send)
+            if scope["path"] == "/":
+                await self.page(scope, receive, send)
+            elif scope["path"] == "/asyncapi.json":
+                await self.document(scope)(scope, receive, send)
+            else:
+                await _NOT_FOUND(scope, receive, send)
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket" and scope["path"] != "/ws":
@@ -84,6 +153,18 @@ class ChatApp:
                 await ws.close()
         else:
             await self.websocket(scope, receive, send)
+
+    def document(self, scope: Scope) -> Response:
+        """The AsyncAPI document, its server the one the request came to (its Host header)."""
+        host = next((v for k, v in scope.get("headers", ()) if k.lower() == b"host"), b"")
+        secure = scope.get("scheme") == "https"
+        server = f"{'wss' if secure else 'ws'}://{host.decode('latin-1')}" if host else None
+        try:
+            doc = asyncapi_document(server) if server else asyncapi_document()
+        except ValueError:  # a Host header that is no host: name the default server
+            doc = asyncapi_document()
+        body = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        return Response(body, status_code=200, media_type="application/json")
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         """ASGI lifespan: connect the broadcast, follow the room's members, close on shutdown."""
@@ -112,29 +193,35 @@ class ChatApp:
         await send({"type": "lifespan.shutdown.complete"})
 
     async def chat(self, ws: WebSocket) -> None:
-        """One page's session: room events out, join/message/leave in, until either ends.
+        """One page's session: room events out, the endpoint's dispatch in, until either ends.
 
         The page's subscription is entered before anything it sends is read, so it hears its
         own ``joined``; with ``?last_id=`` it first gets what it missed since that id.
         """
         last_id = ws.query_params.get("last_id") or None
         await ws.accept()
+        conn = self.endpoint.wrap(ws)
         if last_id is not None:
             try:
                 self.broadcast.subscribe(ROOM, last_id=last_id)
             except ValueError as exc:
-                await ws.send_json(Error(detail=f"cannot resume: {exc}"))
+                await conn.send(Error(detail=f"cannot resume: {exc}"))
                 last_id = None
-        session = _Session()
-        async with self.broadcast.subscribe(ROOM, last_id=last_id) as subscription:
+        session = self.sessions[id(ws)] = _Session()
+        try:
+            async with self.broadcast.subscribe(ROOM, last_id=last_id) as subscription:
 
-            async def pump() -> None:
-                await _pump(ws, subscription)
+                async def pump() -> None:
+                    await _pump(conn, subscription, session)
 
-            async def converse() -> None:
-                await self._converse(ws, session)
+                async def converse() -> None:
+                    # Accepted already: the endpoint dispatches each message to its handler
+                    # until the page disconnects (or ``leave`` closed the connection).
+                    await self.endpoint.serve(ws)
 
-            await race(pump, converse)
+                await race(pump, converse)
+        finally:
+            del self.sessions[id(ws)]
         name = session.name
         if name is not None and self.hub.remove(session) is not None:
             try:
@@ -143,56 +230,58 @@ class ChatApp:
                 logger.info("could not announce that %r left: %s", name, exc)
         await ws.close()
 
-    async def _converse(self, ws: WebSocket, session: _Session) -> None:
-        """Read and answer the page's messages until it leaves or disconnects."""
-        hub = self.hub
+    # --- the handlers: one per client message, and one for invalid messages ----------------
+
+    async def join(self, conn: Conn, message: Join) -> ServerMessage | None:
+        """Enter the room under a free name; everyone (this page too) hears ``joined``."""
+        session = self.sessions[id(conn.ws)]
+        if session.name is not None:
+            return Error(detail=f"already joined as {session.name!r}")
         try:
-            while True:
-                try:
-                    # The cast gives mypy the union as a type: ``type=`` wants ``type[T]``.
-                    message = await ws.receive_json(type=cast("type[ClientMessage]", ClientMessage))
-                except PayloadError as exc:
-                    # A bad message is answered, not punished with a dropped connection.
-                    await ws.send_json(Error(detail=str(exc)))
-                    continue
-                if isinstance(message, Leave):
-                    return
-                event: RoomEvent
-                if isinstance(message, Join):
-                    if session.name is not None:
-                        await ws.send_json(Error(detail=f"already joined as {session.name!r}"))
-                        continue
-                    try:
-                        hub.add(session, message.name)
-                    except ValueError as exc:
-                        await ws.send_json(Error(detail=str(exc)))
-                        continue
-                    session.name = message.name
-                    event = Joined(name=message.name, members=hub.names, worker=self.worker)
-                else:
-                    assert isinstance(message, Say)
-                    if session.name is None:
-                        await ws.send_json(Error(detail="join the room before sending messages"))
-                        continue
-                    event = Said(name=session.name, text=message.text)
-                try:
-                    await hub.publish(event)
-                except BroadcastError as exc:
-                    await ws.send_json(Error(detail=f"not sent, try again: {exc}"))
-        except WebSocketDisconnect:
-            return
+            self.hub.add(session, message.name)
+        except ValueError as exc:
+            return Error(detail=str(exc))
+        session.name = message.name
+        return await self._publish(
+            Joined(name=message.name, members=self.hub.names, worker=self.worker)
+        )
+
+    async def say(self, conn: Conn, message: Say) -> ServerMessage | None:
+        """Say something to the room, once joined."""
+        name = self.sessions[id(conn.ws)].name
+        if name is None:
+            return Error(detail="join the room before sending messages")
+        return await self._publish(Said(name=name, text=message.text))
+
+    async def leave(self, conn: Conn, message: Leave) -> None:
+        """Close the connection (1000); :meth:`chat` then tells the room the page left."""
+        self.sessions[id(conn.ws)].leaving = True
+        await conn.close()
+
+    async def invalid(self, conn: Conn, error: PayloadError) -> None:
+        """A message that did not validate is answered, not punished with a dropped connection."""
+        await conn.send(Error(detail=str(error)))
+
+    async def _publish(self, event: RoomEvent) -> Error | None:
+        try:
+            await self.hub.publish(event)
+        except BroadcastError as exc:
+            return Error(detail=f"not sent, try again: {exc}")
+        return None
 
 
-async def _pump(ws: WebSocket, subscription: Subscription[RoomEvent | Gap]) -> None:
+async def _pump(conn: Conn, subscription: Subscription[RoomEvent | Gap], session: _Session) -> None:
     """Send each room event to the page in an envelope with its id, and gaps as they come."""
     try:
         async for item in subscription:
+            if session.leaving:
+                continue  # the connection is closing: nothing more goes out
             if isinstance(item, Gap):
-                await ws.send_json(item)
+                await conn.send(item)
             else:
                 message_id = subscription.last_id
                 assert message_id is not None  # set once a message was yielded
-                await ws.send_json(Envelope(id=message_id, data=item))
+                await conn.send(Envelope(id=message_id, data=item))
     except WebSocketDisconnect:
         return
 

@@ -9,20 +9,24 @@ broadcast channel and reach every page, on every worker, wrapped in an
 :class:`~typedws.broadcast.Gap` (``{"type": "gap", ...}``) instead. ``error`` goes only to the
 sender, unwrapped, for a message that did not validate or did not fit the session.
 
-msgspec checks every field on the way in (``ws.receive_json(type=ClientMessage)``), so the
-handler only ever sees well-formed messages; a bad one becomes a PayloadError whose text
-(path of the bad field included) goes back to the page as an ``error``.
+:data:`CHAT` declares it once, as a :class:`typedws.Endpoint`: the application dispatches each
+message to its handler from it, and its AsyncAPI document (``/asyncapi.json``, and
+docs/asyncapi-demo.json) is generated from it. msgspec checks every field on the way in, so the
+handlers only ever see well-formed messages; a bad one becomes a PayloadError whose text (path
+of the bad field included) goes back to the page as an ``error``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, TypeAlias
+from typing import Annotated, Final, TypeAlias
 
 import msgspec
 
+from typedws import Endpoint
 from typedws.broadcast import Envelope, Gap
 
 __all__ = [
+    "CHAT",
     "ClientMessage",
     "Error",
     "Join",
@@ -33,6 +37,7 @@ __all__ = [
     "Said",
     "Say",
     "ServerMessage",
+    "chat_endpoint",
 ]
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[\w .-]+$")]
@@ -95,3 +100,24 @@ RoomEvent: TypeAlias = Joined | Said | Left
 
 #: Every frame a page receives: a room event in its envelope, a gap notice, or an error.
 ServerMessage: TypeAlias = Envelope[RoomEvent] | Gap | Error
+
+
+def chat_endpoint() -> Endpoint[ClientMessage, ServerMessage]:
+    """A new declaration of the chat at ``/ws`` (each application registers its own handlers)."""
+    return Endpoint(
+        "/ws",
+        receives=ClientMessage,
+        sends=ServerMessage,
+        title="The chat room",
+        description=(
+            "Join under a name, then say things to everyone in the room; leave, or just "
+            "disconnect. Room events (`joined`, `message`, `left`) reach every page in an "
+            "envelope with their id; reconnect with `?last_id=ID` to get what was missed, or a "
+            "`gap` when it is no longer kept. A message that does not validate is answered with "
+            "an `error` and the connection stays open."
+        ),
+    )
+
+
+#: The chat's declaration, for documents: ``python -m typedws.asyncapi typedws.demo.protocol:CHAT``.
+CHAT: Final = chat_endpoint()
