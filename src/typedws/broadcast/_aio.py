@@ -60,13 +60,14 @@ class TrioWaiter:
         self._event = trio.Event()
 
     def done(self) -> bool:
-        return self._event.is_set()
+        return bool(self._event.is_set())
 
     def set_result(self, result: None) -> None:
         self._event.set()
 
     def __await__(self) -> Generator[Any, None, None]:
-        return self._event.wait().__await__()
+        wait: Awaitable[None] = self._event.wait()  # (typed here: trio may be absent)
+        return wait.__await__()
 
 
 class _FutureEvent:
