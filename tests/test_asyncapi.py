@@ -421,6 +421,20 @@ def test_component_names_stay_unique() -> None:
             assert node["$ref"].removeprefix("#/components/schemas/") in schemas
 
 
+def test_the_readme_example_runs() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (block,) = [
+        block
+        for block in re.findall(r"```python\n(.*?)```", readme, re.S)
+        if "from typedws.asyncapi import document" in block
+    ]
+    namespace: dict[str, Any] = {"__name__": "readme_asyncapi"}
+    exec(compile(block, "README.md", "exec"), namespace)
+    doc = namespace["doc"]
+    assert doc["servers"] == {"local": {"host": "127.0.0.1:8000", "protocol": "ws"}}
+    assert list(doc["channels"]["oracle"]["messages"]) == ["Ask", "Answer"]
+
+
 # -- Errors ---------------------------------------------------------------------------------------
 
 
