@@ -5,6 +5,8 @@ copied, so the site cannot drift from them:
 
 * ``benchmarks.md`` is benchmarks/RESULTS.md (written by ``nox -s bench``), with its chart
   ``ratios.png`` beside it;
+* ``<!-- include-file: NAME LANG -->`` in a page is replaced by the file docs/NAME in a code
+  block (the AsyncAPI document of the demo, which its own test keeps up to date);
 * a link from a page to one of those files (``../benchmarks/RESULTS.md``, as docs/*.md write
   it to be read on GitHub too) is pointed at the page the site makes of it;
 * ``assets/state-machine.svg`` is drawn from the transition tables of src/typedws/_state.py
@@ -47,10 +49,20 @@ _PUBLISHED = {RESULTS: "benchmarks.md", CHART: "ratios.png"}
 _LINK = re.compile(r"\]\((?P<target>[^)#\s]+)(?P<rest>[^)]*)\)")
 
 
+_INCLUDE = re.compile(r"^<!-- include-file: (?P<name>[\w./-]+) (?P<lang>\w+) -->$", re.M)
+
+
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
-    """Point links to published repository files at their place in the site."""
+    """Include the files a page asks for; point links to published repository files at their
+    place in the site."""
     if page.file.abs_src_path is None:
         return markdown
+
+    def include(match: re.Match[str]) -> str:
+        text = (Path(config.docs_dir) / match["name"]).read_text(encoding="utf-8")
+        return f"```{match['lang']}\n{text.rstrip()}\n```"
+
+    markdown = _INCLUDE.sub(include, markdown)
     here = Path(page.file.abs_src_path).parent
 
     def relink(match: re.Match[str]) -> str:
