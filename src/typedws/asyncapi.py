@@ -427,7 +427,16 @@ def _dump(doc: Mapping[str, Any], yaml: bool) -> str:
             "writing YAML needs PyYAML, which typedws does not install: `pip install pyyaml`, "
             "or write JSON (-o FILE.json, or no -o for standard output)"
         ) from None
-    text: str = pyyaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+    class Dumper(pyyaml.SafeDumper):  # type: ignore[misc]  # PyYAML is untyped here (Any)
+        """Multi-line strings (descriptions) as literal blocks, as a person would write them."""
+
+    def text_block(dumper: Any, value: str) -> Any:
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text_block)
+    text: str = pyyaml.dump(doc, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
     return text
 
 
