@@ -119,12 +119,17 @@ def test_the_built_site_has_every_page(site: Path) -> None:
         "interop/index.html",
         "benchmarks/index.html",
         "state-machine/index.html",
+        "asyncapi/index.html",
+        "architecture/index.html",
         "reference/typedws/index.html",
     ):
         assert (site / page).is_file(), page
     # Pulled in by docs/_hooks.py rather than copied into docs/.
     assert (site / "ratios.png").read_bytes() == (ROOT / "benchmarks" / "ratios.png").read_bytes()
     assert "Build tuning" in (site / "benchmarks" / "index.html").read_text(encoding="utf-8")
+    # The demo's AsyncAPI document, included at build time and published for download.
+    assert (site / "asyncapi-demo.json").is_file()
+    assert "ws_receive" in (site / "asyncapi" / "index.html").read_text(encoding="utf-8")
     diagram = (site / "assets" / "state-machine.svg").read_text(encoding="utf-8")
     assert "CONNECTING to CONNECTED: accept" in diagram
     assert "CONNECTING to CONNECTED: connect" in diagram
