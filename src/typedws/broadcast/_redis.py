@@ -7,18 +7,27 @@ explicit stream id ``<epoch>-<n>``, so ids count up without holes and every lost
 as a hole (see ``_hub``). When Redis restarts without its data, the next publish starts a new
 epoch (Redis' clock, in milliseconds), which subscribers report as a reset gap.
 
-Fan-out. Per process and channel, one reader task follows the stream with ``XREAD BLOCK`` and
-pushes each entry into the channel's hub, which feeds the local subscribers' queues; so Redis
-sees one blocked connection per channel and worker, not one per subscriber. A subscriber that
-resumes from an id, or whose queue overflowed, copies its backlog from the stream with
-``XRANGE`` in batches.
+Fan-out. The same script also publishes ``<id> <payload>`` on the pub/sub channel
+``<prefix>:p:<name>``. Per process and channel, one reader task subscribes to it and pushes each
+entry into the channel's hub, which feeds the local subscribers' queues; so Redis sees one
+subscribed connection per channel and worker, not one per subscriber. The stream stays the
+truth: pub/sub only saves the reader a request per message (an ``XREAD`` it would otherwise
+send again after every reply: measured, that round trip was what made the stream backends of
+broadcaster and Litestar slower than their pub/sub ones). Because ids have no holes, the
+reader knows when a notification did not follow the last entry it pushed (notifications lost
+while it was reconnecting, or a new history) and reads what it lacks from the stream with
+``XRANGE`` first; when it (re)subscribes it also catches up from the stream, so nothing
+published meanwhile is missed. A subscriber that resumes from an id, or whose queue
+overflowed, copies its backlog from the stream with ``XRANGE`` in batches.
 
 Faults. Redis unreachable at start: ``connect`` raises ``BroadcastUnavailable``. Lost later:
 ``publish`` raises ``BroadcastUnavailable`` (the message was not stored; nothing is dropped
 silently) and readers and backlog fetches retry with exponential backoff, then go on from where
 they were; anything trimmed or lost meanwhile surfaces as a gap. A Redis that stops answering
-without closing the connection is noticed after ``SOCKET_TIMEOUT``; an idle stream never counts
-as one, because the reader's ``XREAD BLOCK`` ends well within that timeout (``BLOCK_FRACTION``).
+without closing the connection is noticed after ``SOCKET_TIMEOUT``: by a publish, and by a
+reader, which sends a ``PING`` on its subscribed connection after every quiet period
+(``block_ms``) and counts a ``PING`` not answered within the socket timeout as a lost Redis; an
+idle channel never counts as one, since Redis answers the ``PING``.
 
 Needs asyncio (redis-py's asyncio client) and Redis 6.2 or later (exclusive ``XRANGE`` ranges).
 Not compiled: all of it is awaiting Redis.
@@ -29,7 +38,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Any, cast
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -47,7 +56,7 @@ __all__ = ["RedisBackend"]
 
 logger = logging.getLogger("typedws.broadcast")
 
-#: Entries per XREAD / XRANGE reply.
+#: Entries per XRANGE reply (catching up, backlogs).
 BATCH = 500
 
 # Client settings. Each is set here rather than left to redis-py, whose defaults differ between
@@ -64,23 +73,22 @@ SOCKET_TIMEOUT = 5.0
 #: How long opening a connection may take (seconds): loopback or LAN connects take
 #: milliseconds; this bounds the wait for a host that drops the SYN, at startup and per retry.
 CONNECT_TIMEOUT = 2.0
-#: The longest XREAD BLOCK (ms). The reader loops, so this only sets the idle round trips: one
-#: XREAD per channel and worker every 3 s.
+#: The longest quiet period (ms) a reader waits on its pub/sub connection before it sends a
+#: PING: on an idle channel, one PING per channel and worker every 3 s.
 BLOCK_MS = 3_000
-#: The block as a fraction of the socket timeout, at most. A block that runs out on an idle
-#: stream is answered by an empty reply, which must arrive before the client's read times out:
-#: with block and timeout equal (both 5 s, issue 17) every idle period read as a lost Redis
-#: (a warning, a reconnect, a backoff). With the 5 s timeout the block is 3 s: the other 2 s
-#: cover the round trip, Redis ending a block a little late (it checks blocked clients'
-#: deadlines from its event loop: tens of milliseconds late on loopback), a Redis busy with
-#: something else and a busy worker. A URL with a shorter timeout gets a proportionally shorter
-#: block, so the margin stays 40% of the timeout.
+#: The quiet period as a fraction of the socket timeout, at most. (The name is from when the
+#: reader waited in ``XREAD BLOCK``, whose empty reply had to come back before the client's read
+#: timed out: with block and timeout equal, issue 17, every idle period read as a lost Redis.)
+#: Now an idle channel costs a PING per period, answered in well under the socket timeout, and
+#: a Redis that stopped answering is found within a period plus the timeout; a URL with a
+#: shorter timeout gets a proportionally shorter period.
 BLOCK_FRACTION = 0.6
 #: Reconnect backoff: first delay, cap (seconds); doubles on each failed attempt.
 BACKOFF_FIRST = 0.05
 BACKOFF_MAX = 2.0
 
-# KEYS[1] stream, KEYS[2] meta hash; ARGV[1] retention (MAXLEN ~), ARGV[2] payload.
+# KEYS[1] stream, KEYS[2] meta hash, KEYS[3] pub/sub channel; ARGV[1] retention (MAXLEN ~),
+# ARGV[2] payload. The notification is ``<id> <payload>`` (ids have no spaces).
 # TIME gives seconds and microseconds as strings: the epoch is their concatenation in ms, built as
 # a string because Lua 5.1 numbers would print large values in exponent notation.
 _PUBLISH_LUA = """
@@ -93,6 +101,7 @@ end
 local n = redis.call('HINCRBY', KEYS[2], 'n', 1)
 local id = epoch .. '-' .. n
 redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'd', ARGV[2])
+redis.call('PUBLISH', KEYS[3], id .. ' ' .. ARGV[2])
 return id
 """
 
@@ -100,10 +109,10 @@ _CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 def block_for(socket_timeout: object) -> int:
-    """The XREAD block (ms) for a client whose reads time out after ``socket_timeout`` seconds.
+    """A reader's quiet period (ms) for a client whose reads time out after ``socket_timeout`` s.
 
-    ``BLOCK_FRACTION`` of the timeout, at most ``BLOCK_MS``, at least 1 ms (``BLOCK 0`` would
-    wait forever). No timeout (None, or not a positive number): ``BLOCK_MS``.
+    ``BLOCK_FRACTION`` of the timeout, at most ``BLOCK_MS``, at least 1 ms. No timeout (None,
+    or not a positive number): ``BLOCK_MS``.
     """
     if not isinstance(socket_timeout, (int, float)) or socket_timeout <= 0:
         return BLOCK_MS
@@ -123,6 +132,17 @@ def _keepalive_options() -> dict[int, int]:
     interval = getattr(socket, "TCP_KEEPINTVL", None)
     wanted = ((idle, 30), (interval, 5), (getattr(socket, "TCP_KEEPCNT", None), 3))
     return {option: value for option, value in wanted if option is not None}
+
+
+async def _close_pubsub(pubsub: Any) -> None:
+    """Close a reader's pub/sub connection (if any) without raising."""
+    if pubsub is None:
+        return
+    try:
+        aclose = getattr(pubsub, "aclose", None)  # ``reset`` before redis-py 5.0.1
+        await (aclose() if aclose is not None else pubsub.reset())
+    except Exception:  # a broken connection is closed all the same
+        logger.debug("closing a pub/sub connection failed", exc_info=True)
 
 
 async def _aclose(client: aioredis.Redis) -> None:
@@ -161,18 +181,6 @@ def _entries(rows: Any) -> list[Entry]:
             continue
         out.append(Entry(epoch, n, payload, entry_id))
     return out
-
-
-def _xread_rows(reply: Any) -> list[Any]:
-    """The entry lists of an XREAD reply: ``[[key, rows]]`` in RESP2, ``{key: [rows]}`` in RESP3."""
-    if not reply:
-        return []
-    if isinstance(reply, dict):
-        streams = cast("dict[Any, list[Any]]", reply)  # (pyright: unknown item types otherwise)
-        return [
-            rows[0] if rows and isinstance(rows[0], list) else rows for rows in streams.values()
-        ]
-    return [rows for _key, rows in reply]
 
 
 class _Reader:
@@ -225,8 +233,11 @@ class RedisBackend(Backend):
         )
         # The timeout the connections really get (the URL's, if it sets one), and the block to go
         # with it (see BLOCK_FRACTION).
-        self.block_ms = block_for(
-            self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        timeout = self.client.connection_pool.connection_kwargs.get("socket_timeout")
+        self.block_ms = block_for(timeout)
+        #: How long a reader waits for the answer to its PING or SUBSCRIBE (seconds).
+        self.answer_timeout = (
+            float(timeout) if isinstance(timeout, (int, float)) and timeout > 0 else SOCKET_TIMEOUT
         )
         self._publish = self.client.register_script(_PUBLISH_LUA)
 
@@ -235,6 +246,9 @@ class RedisBackend(Backend):
 
     def meta_key(self, name: str) -> str:
         return f"{self.prefix}:m:{name}"
+
+    def notify_key(self, name: str) -> str:
+        return f"{self.prefix}:p:{name}"
 
     async def connect(self) -> None:
         if not running_asyncio():
@@ -266,7 +280,8 @@ class RedisBackend(Backend):
     async def publish(self, name: str, payload: bytes) -> str:
         try:
             result = await self._publish(
-                keys=[self.stream_key(name), self.meta_key(name)], args=[self.retention, payload]
+                keys=[self.stream_key(name), self.meta_key(name), self.notify_key(name)],
+                args=[self.retention, payload],
             )
         except _CONNECTION_ERRORS as exc:
             raise BroadcastUnavailable(
@@ -375,51 +390,126 @@ class RedisBackend(Backend):
                 delay = min(delay * 2, BACKOFF_MAX)
 
     async def _follow(self, reader: _Reader) -> None:
-        """The reader task: XREAD the stream after ``hub.cursor`` and push into the hub."""
+        """The reader task: push the channel's notifications into the hub, in id order, each once.
+
+        (Re)subscribes, catches up from the stream after ``hub.cursor``, then relays; on a lost
+        connection it backs off, resubscribes and catches up again.
+        """
         hub = reader.hub
         key = self.stream_key(hub.name)
         delay = BACKOFF_FIRST
         lost = False
-        while self.readers.get(hub.name) is reader:
-            try:
-                if lost:
-                    await self._recover(hub)
-                    logger.warning(
-                        "channel %r: Redis is back; resuming after %s", hub.name, hub.cursor
-                    )
-                    lost = False
-                reply = await self.client.xread({key: hub.cursor}, count=BATCH, block=self.block_ms)
-            except _CONNECTION_ERRORS as exc:
-                if self.readers.get(hub.name) is not reader:
-                    return
-                if not lost:
-                    logger.warning("channel %r: lost Redis (%s); reconnecting", hub.name, exc)
-                lost = True
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
-                continue
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # Anything else (a foreign entry, a Redis error reply) must not end the reader
-                # silently: the subscribers would wait forever. Log it and try again.
-                logger.exception("channel %r: reading the stream failed; retrying", hub.name)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, BACKOFF_MAX)
-                continue
-            delay = BACKOFF_FIRST
-            for rows in _xread_rows(reply):
-                # The whole batch at once: each local subscriber is woken once for all of it.
+        pubsub: Any = None
+        try:
+            while self.readers.get(hub.name) is reader:
+                try:
+                    if pubsub is None:
+                        pubsub = await self._subscribe(hub.name)
+                        if lost:
+                            await self._recover(hub)
+                            logger.warning(
+                                "channel %r: Redis is back; resuming after %s", hub.name, hub.cursor
+                            )
+                            lost = False
+                        await self._catch_up(hub, key)
+                        delay = BACKOFF_FIRST
+                    await self._relay(reader, pubsub, key)
+                except _CONNECTION_ERRORS as exc:
+                    await _close_pubsub(pubsub)
+                    pubsub = None
+                    if self.readers.get(hub.name) is not reader:
+                        return
+                    if not lost:
+                        logger.warning("channel %r: lost Redis (%s); reconnecting", hub.name, exc)
+                    lost = True
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, BACKOFF_MAX)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # Anything else (a foreign entry, a Redis error reply) must not end the reader
+                    # silently: the subscribers would wait forever. Log it and start over.
+                    logger.exception("channel %r: reading the channel failed; retrying", hub.name)
+                    await _close_pubsub(pubsub)
+                    pubsub = None
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, BACKOFF_MAX)
+        finally:
+            await _close_pubsub(pubsub)
+
+    async def _subscribe(self, name: str) -> Any:
+        """A pub/sub connection subscribed to the channel's notifications (confirmed by Redis)."""
+        pubsub: Any = self.client.pubsub()  # pyright: ignore[reportUnknownMemberType]
+        try:
+            await pubsub.subscribe(self.notify_key(name))
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.answer_timeout
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise RedisTimeoutError("Redis did not confirm the SUBSCRIBE")
+                message = await pubsub.get_message(timeout=remaining)
+                if message is not None and message["type"] in (b"subscribe", "subscribe"):
+                    return pubsub
+        except BaseException:
+            await _close_pubsub(pubsub)
+            raise
+
+    async def _catch_up(self, hub: Hub, key: str) -> None:
+        """Push what the stream holds after ``hub.cursor`` (batch by batch)."""
+        while True:
+            rows = await self.client.xrange(key, f"({hub.cursor}", "+", count=BATCH)
+            if rows:
                 hub.push_all(_entries(rows))
-                if rows:  # past skipped foreign entries too
-                    hub.cursor = _str(rows[-1][0])
+                hub.cursor = _str(rows[-1][0])  # past skipped foreign entries too
+            if len(rows or ()) < BATCH:
+                return
+
+    async def _relay(self, reader: _Reader, pubsub: Any, key: str) -> None:
+        """Push each notification that follows the cursor; fill holes from the stream first.
+
+        A quiet period of ``block_ms`` sends a ``PING``; no answer (nor anything else) within
+        ``answer_timeout`` raises a timeout, which ``_follow`` handles as a lost Redis.
+        """
+        hub = reader.hub
+        loop = asyncio.get_running_loop()
+        quiet = self.block_ms / 1000
+        pinged = -1.0  # when the unanswered PING was sent (-1: none is)
+        while self.readers.get(hub.name) is reader:
+            message = await pubsub.get_message(timeout=quiet)
+            if message is None:
+                now = loop.time()
+                if pinged < 0:
+                    await pubsub.ping()
+                    pinged = now
+                elif now - pinged >= self.answer_timeout:
+                    raise RedisTimeoutError("Redis did not answer a PING")
+                continue
+            pinged = -1.0  # Redis answered: anything it sends proves it is alive
+            data = message["data"]
+            if message["type"] not in (b"message", "message") or not isinstance(data, bytes):
+                continue
+            raw_id, _, payload = data.partition(b" ")
+            entry_id = raw_id.decode("ascii", "replace")
+            epoch, n = parse_id(entry_id, "notification id")
+            last_epoch, last_n = parse_id(hub.cursor)
+            if epoch == last_epoch and n == last_n + 1:
+                hub.push(Entry(epoch, n, payload, entry_id))  # the usual case
+            elif epoch == last_epoch and n <= last_n:
+                continue  # already read from the stream while catching up
+            else:
+                # Notifications were missed (while resubscribing) or a new history began: the
+                # stream has whatever the hub lacks, this entry included.
+                if epoch != last_epoch:
+                    await self._recover(hub)
+                await self._catch_up(hub, key)
 
     async def _recover(self, hub: Hub) -> None:
         """After reconnecting: if Redis lost the channel's history, read the new one from its start.
 
         Without this, a restarted Redis whose clock is behind the old epoch would write ids below
-        our cursor, and XREAD would never return them. The subscribers see the new epoch as a
-        reset gap either way.
+        our cursor, and reading the stream after the cursor would never return them. The
+        subscribers see the new epoch as a reset gap either way.
         """
         head = await self._head(hub.name)
         cursor_epoch = parse_id(hub.cursor)[0]
