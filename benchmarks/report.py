@@ -79,6 +79,18 @@ def targets(tables: dict[str, Table], e2e: dict[str, Any] | None) -> list[tuple[
         result.append(
             (f"layer, {case}: compiled not slower than pure", f"{ratio:.2f}x pure", ratio <= 1.0)
         )
+    if "dispatch" in tables:
+        dispatch = tables["dispatch"]
+        for case in dispatch.cases:
+            ratio = dispatch.median(case, "endpoint") / dispatch.median(case, "hand loop")
+            result.append((f"{case}: Endpoint <= 1.05x hand loop", f"{ratio:.2f}x", ratio <= 1.05))
+    if "typed send" in tables:
+        sends = tables["typed send"]
+        for case in sends.cases:
+            ratio = sends.median(case, "typed send") / sends.median(case, "send_json")
+            result.append(
+                (f"{case}: TypedWebSocket.send <= 1.03x send_json", f"{ratio:.3f}x", ratio <= 1.03)
+            )
     typed = tables["typed"]
     for case in typed.cases:
         ratio = typed.median(case, "typedws") / typed.median(case, "thin typed")
@@ -232,6 +244,30 @@ def write_outputs(
         ),
         "",
     ]
+    if "dispatch" in tables:
+        lines += [
+            *_simple_section(
+                "## Endpoint dispatch: `Endpoint` vs a hand-written `iter_json` + `match` loop",
+                "A chat protocol (3 inbound kinds, tagged union; 2 outbound). Per ~200 B chat "
+                "line: receive, decode to the union, call the handler, send its reply (typed "
+                "send for the endpoint, `send_json` for the hand loop). Median ns per message; "
+                "ratio to `hand loop` (`bench_endpoint.py`).",
+                tables["dispatch"],
+                "hand loop",
+            ),
+            "",
+        ]
+    if "typed send" in tables:
+        lines += [
+            *_simple_section(
+                "## Typed send: `TypedWebSocket.send` vs `WebSocket.send_json`",
+                "The same reply (a member of the outbound union) sent on an accepted "
+                "connection. Median ns per message; ratio to `send_json`.",
+                tables["typed send"],
+                "send_json",
+            ),
+            "",
+        ]
     lines += [
         *_simple_section(
             "## Event validation alone: raw `ws.receive()` / `ws.send()`",

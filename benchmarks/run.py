@@ -234,6 +234,34 @@ def main(argv: list[str] | None = None) -> int:
                 "typed", "ns/message", typed_impls, ["chat text", "chat binary"], args.rounds
             )
         )
+        # Endpoints (issue 14): in the compiled worker, as the typed decode benchmark, with the
+        # pure build beside for reference.
+        dispatch_impls = {
+            "hand loop": (typed_compiled, "hand loop"),
+            "endpoint": (typed_compiled, "endpoint"),
+            "endpoint pure": (pure, "endpoint"),
+        }
+        print("endpoint dispatch benchmark...", flush=True)
+        tables.append(
+            interleave(
+                "dispatch",
+                "ns/message",
+                dispatch_impls,
+                ["dispatch text", "dispatch binary"],
+                args.rounds,
+            )
+        )
+        send_impls = {
+            "send_json": (typed_compiled, "send_json"),
+            "typed send": (typed_compiled, "typed send"),
+            "typed send pure": (pure, "typed send"),
+        }
+        print("typed send benchmark...", flush=True)
+        tables.append(
+            interleave(
+                "typed send", "ns/message", send_impls, ["send text", "send binary"], args.rounds
+            )
+        )
         event_impls = {"typedws": (typed_compiled, "typedws"), "typedws pure": (pure, "typedws")}
         print("event validation benchmark...", flush=True)
         from bench_events import CASES as EVENT_CASES

@@ -99,15 +99,17 @@ class TypedWebSocket(Generic[In, Out]):
         TypeError (nothing is sent) if it is not one; otherwise as ``WebSocket.send_json``
         (``send_msgpack`` for a MessagePack endpoint), with the connection's codec.
         """
-        ws = self._ws
         if type(message) not in self._out_classes:
-            self._out_check(message, ws._codec, "cannot send")
+            self._out_check(message, self._ws._codec, "cannot send")
         # WebSocket.send_json's own steps (see the module docstring for why not a call to it).
-        wire = json_message(ws, message, self._mode) if self._json else msgpack_message(ws, message)
+        if self._json:
+            wire = json_message(self._ws, message, self._mode)
+        else:
+            wire = msgpack_message(self._ws, message)
         try:
-            await ws._send(wire)
+            await self._ws._send(wire)
         except OSError:
-            raise_from(ws._send_failed(), None)
+            raise_from(self._ws._send_failed(), None)
 
     async def receive(self) -> In:
         """Receive the next message, validated as the endpoint's ``receives``.
