@@ -211,6 +211,28 @@ async def test_foreign_writes_to_the_stream_are_reported(prefix: str, broadcast:
         assert await take(sub, 1) == [1]
 
 
+async def test_missed_notifications_are_read_from_the_stream(
+    prefix: str, broadcast: Broadcast
+) -> None:
+    """Live entries come by pub/sub; one whose notification never arrived (stored, announced
+    elsewhere) is read from the stream when the next notification shows the hole: in order,
+    once, no gap."""
+    from typedws.broadcast._redis import RedisBackend
+
+    backend = broadcast._backend
+    assert isinstance(backend, RedisBackend)
+    async with broadcast.subscribe(NUMBERS) as sub:
+        await broadcast.publish(NUMBERS, 1)
+        assert await take(sub, 1) == [1]
+        keys = [backend.stream_key("numbers"), backend.meta_key("numbers"), f"{prefix}:elsewhere"]
+        for value in (2, 3):  # stored in the stream, notified on another channel
+            await backend._publish(keys=keys, args=[backend.retention, b"%d" % value])
+        await broadcast.publish(NUMBERS, 4)
+        assert await take(sub, 3) == [2, 3, 4]
+        await broadcast.publish(NUMBERS, 5)
+        assert await take(sub, 1) == [5]
+
+
 async def test_closing_leaves_no_reader_task_behind(redis_server: RedisServer, prefix: str) -> None:
     before = asyncio.all_tasks()
     bc = Broadcast(redis_server.url, prefix=prefix)
