@@ -375,6 +375,13 @@ def test_python_m_typedws_demo() -> None:
         assert page.status == 200
         assert page.getheader("content-type") == "text/html; charset=utf-8"
         assert b'new WebSocket(scheme + location.host + "/ws" + query)' in page.read()
+        client.request("GET", "/asyncapi.json")
+        served = client.getresponse()
+        assert served.status == 200
+        assert served.getheader("content-type") == "application/json"
+        doc = json.loads(served.read())
+        assert doc["servers"] == {"demo": {"host": f"127.0.0.1:{port}", "protocol": "ws"}}
+        assert doc == asyncapi_document(f"ws://127.0.0.1:{port}")
         client.close()
 
         url = f"ws://127.0.0.1:{port}/ws"
