@@ -172,7 +172,7 @@ def test_document_head() -> None:
 
 def test_one_channel_per_endpoint_with_the_ws_binding() -> None:
     channels = protocol_document()["channels"]
-    assert list(channels) == ["chat", "metrics_stream_str", "raw"]
+    assert list(channels) == ["chat", "metrics_stream", "raw"]
     assert [c["address"] for c in channels.values()] == ["/chat", "/metrics/{stream}", "/raw"]
     for channel in channels.values():
         # asyncapi/bindings websockets 0.1.0: the handshake is an HTTP GET.
@@ -180,7 +180,7 @@ def test_one_channel_per_endpoint_with_the_ws_binding() -> None:
     assert channels["chat"]["title"] == "Chat room"
     assert channels["chat"]["description"].startswith("Join a room, then talk.\n\n")
     assert "title" not in channels["raw"]
-    assert channels["metrics_stream_str"]["parameters"] == {
+    assert channels["metrics_stream"]["parameters"] == {
         "stream": {"description": "The `stream` segment of the path."}
     }
 
@@ -191,8 +191,8 @@ def test_operations_from_the_servers_point_of_view() -> None:
     assert list(operations) == [
         "chat_receive",
         "chat_send",
-        "metrics_stream_str_receive",
-        "metrics_stream_str_send",
+        "metrics_stream_receive",
+        "metrics_stream_send",
         "raw_receive",
         "raw_send",
     ]
@@ -242,7 +242,7 @@ def test_messages() -> None:
         "payload": {"$ref": "#/components/schemas/Join"},
     }
     assert chat_messages["Envelope_Notice"]["title"] == "Envelope[Notice]"
-    metrics_messages = doc["channels"]["metrics_stream_str"]["messages"]
+    metrics_messages = doc["channels"]["metrics_stream"]["messages"]
     assert {m["contentType"] for m in metrics_messages.values()} == {"application/msgpack"}
     # A member that is not a Struct: an inline payload, named after its type.
     raw_messages = doc["channels"]["raw"]["messages"]
@@ -251,6 +251,9 @@ def test_messages() -> None:
         "additionalProperties": {"type": "integer"},
     }
     assert raw_messages["str"]["payload"] == {"type": "string"}
+    # Equal type forms used both ways (two list[int] objects) are one message.
+    doc = document(Endpoint("/n", receives=list[int], sends=list[int]), title="t", version="1")
+    assert list(doc["channels"]["n"]["messages"]) == ["list_int"]
     assert raw_messages["str"]["contentType"] == "application/json"
 
 
@@ -262,9 +265,9 @@ def test_close_codes_in_the_description() -> None:
     assert "JSON in text frames" in channels["chat"]["description"]
     assert "- 1003: a binary frame" in channels["chat"]["description"]
     assert "- 1007: a frame that is not valid JSON" in channels["chat"]["description"]
-    assert "MessagePack in binary frames" in channels["metrics_stream_str"]["description"]
-    assert "- 1003: a text frame" in channels["metrics_stream_str"]["description"]
-    assert "not valid MessagePack" in channels["metrics_stream_str"]["description"]
+    assert "MessagePack in binary frames" in channels["metrics_stream"]["description"]
+    assert "- 1003: a text frame" in channels["metrics_stream"]["description"]
+    assert "not valid MessagePack" in channels["metrics_stream"]["description"]
     assert "JSON (UTF-8) in binary frames" in channels["raw"]["description"]
     assert "not UTF-8 or not JSON" in channels["raw"]["description"]
 

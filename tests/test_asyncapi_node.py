@@ -185,11 +185,11 @@ SAMPLES = [
         )
     ],
     # array_like Structs: an array; msgspec ignores extra trailing items, and so does the schema.
-    Case("protocol", "metrics_stream_str_receive", [1.5, 3], True, Sample),
-    Case("protocol", "metrics_stream_str_receive", [1.5, 3, "later"], True, Sample),
-    Case("protocol", "metrics_stream_str_receive", [1.5], False, Sample),
-    Case("protocol", "metrics_stream_str_receive", [1.5, 3.5], False, Sample),
-    Case("protocol", "metrics_stream_str_send", [[1.5, 3], [2.0, 4]], True, list[Sample]),
+    Case("protocol", "metrics_stream_receive", [1.5, 3], True, Sample),
+    Case("protocol", "metrics_stream_receive", [1.5, 3, "later"], True, Sample),
+    Case("protocol", "metrics_stream_receive", [1.5], False, Sample),
+    Case("protocol", "metrics_stream_receive", [1.5, 3.5], False, Sample),
+    Case("protocol", "metrics_stream_send", [[1.5, 3], [2.0, 4]], True, list[Sample]),
     Case("protocol", "raw_receive", {"a": 1}, True, dict[str, int]),
     Case("protocol", "raw_receive", {"a": "1"}, False, dict[str, int]),
     # The demo's chat (docs/asyncapi-demo.json), as its page and its server speak it.

@@ -141,18 +141,20 @@ def document(
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for endpoint, (received, sent) in zip(endpoints, members, strict=True):
-        channel_id = _unique(_key(endpoint.path.strip("/")) or "root", channels)
+        address = _PATH_PARAM.sub(r"{\1}", endpoint.path)  # "{room:int}" -> "{room}"
+        channel_id = _unique(_key(address.strip("/")) or "root", channels)
         messages: dict[str, Any] = {}
-        keys: dict[int, str] = {}  # id(member type) -> message key, for a type used both ways
+        keys: dict[object, str] = {}  # member type -> message key, for a type used both ways
         receive_keys: list[str] = []
         send_keys: list[str] = []
         for group, direction in ((received, receive_keys), (sent, send_keys)):
             for tp in group:
                 schema = next(schema_of)
-                key = keys.get(id(tp))
+                same = _hashable(tp)
+                key = keys.get(same)
                 if key is None:
                     message = _message(tp, schema, components, renames, endpoint.format)
-                    key = keys[id(tp)] = _unique(message["name"], messages)
+                    key = keys[same] = _unique(message["name"], messages)
                     messages[key] = message
                 direction.append(key)
         channels[channel_id] = _channel(endpoint, messages)
@@ -223,6 +225,16 @@ def _members(tp: Any) -> tuple[Any, ...]:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return tuple(member for arg in typing.get_args(tp) for member in _members(arg))
     return (tp,)
+
+
+def _hashable(tp: object) -> object:
+    """``tp``, or its id if it cannot be a dict key: equal type forms (two ``list[int]``) are
+    one message."""
+    try:
+        hash(tp)
+    except TypeError:
+        return id(tp)
+    return tp
 
 
 def _key(text: str) -> str:

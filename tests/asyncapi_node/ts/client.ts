@@ -2,7 +2,7 @@
 // json-schema-to-typescript generated from the AsyncAPI document (protocol.ts, chat_only.ts).
 // Compiled with tsc --noEmit --strict: it must have no error.
 import type { ChatSend as ChatOnlySend } from "./chat_only";
-import type { ChatReceive, ChatSend, MetricsStreamStrSend, RawReceive, Said } from "./protocol";
+import type { ChatReceive, ChatSend, MetricsStreamSend, RawReceive, Said } from "./protocol";
 
 // The tagged union is a discriminated union: each case narrows `msg` to one message.
 export function describe(msg: ChatSend): string {
@@ -34,7 +34,7 @@ export function say(text: string, at?: [number, number]): ChatReceive {
 
 export const ping: ChatReceive = { type: "ping" };
 
-export function lastValue(batch: MetricsStreamStrSend): number | undefined {
+export function lastValue(batch: MetricsStreamSend): number | undefined {
   const last = batch[batch.length - 1];
   return last === undefined ? undefined : last[1];
 }
