@@ -36,6 +36,7 @@ COMPILED_MODULES = [
 #   testing.py   - test-only client on anyio, an optional dependency; nothing hot
 #   _endpoint.py - Endpoint's declaration (once per endpoint); mypyc 2.x miscompiles its overloads
 #   client.py    - the typed client: awaits on the optional websockets library; nothing to speed up
+#   asyncapi.py  - builds a document once per command or request (JSON/YAML glue): nothing hot
 #   demo/        - msgspec.Struct protocol classes and a demo server; nothing hot
 #   broadcast/ (all but _hub.py) - async shells over Redis, the event loop and msgspec: awaiting
 #                  gains nothing from mypyc; _types.py holds Structs and multi-base exceptions
