@@ -60,7 +60,13 @@ window.addEventListener('unhandledrejection', (event) => {
 
 
 def _docs_tools_missing() -> str | None:
-    for module in ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python"):
+    for module in (
+        "mkdocs",
+        "material",
+        "mkdocstrings",
+        "mkdocstrings_handlers.python",
+        "griffe_sphinx",
+    ):
         try:
             found = importlib.util.find_spec(module) is not None
         except ModuleNotFoundError:
