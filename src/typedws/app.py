@@ -92,8 +92,11 @@ class Response:
             pairs.extend(header_pairs([("content-type", media_type)]))
         if b"content-length" not in names:
             pairs.append((b"content-length", str(len(encoded)).encode("latin-1")))
+        #: The body, encoded.
         self.body: bytes = encoded
+        #: The HTTP status.
         self.status_code: int = status_code
+        #: The headers as sent, ``content-type`` and ``content-length`` included.
         self.headers: list[tuple[bytes, bytes]] = pairs
 
     def __repr__(self) -> str:
@@ -137,7 +140,9 @@ class WebSocketApp:
                 f"websocket_app() needs an async function taking a WebSocket, got "
                 f"{type(handler).__name__}"
             )
+        #: The wrapped handler, ``async def handler(ws: WebSocket) -> None``.
         self.handler: Handler = handler
+        #: The codec given to every connection's WebSocket (None: the default one).
         self.codec: Codec | None = codec
         self.__name__: str = getattr(handler, "__name__", type(self).__name__)
         self.__qualname__: str = getattr(handler, "__qualname__", self.__name__)

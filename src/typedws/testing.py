@@ -74,9 +74,13 @@ class Rejected(Exception):
 
     def __init__(self, status: int, raw_headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         super().__init__(status, body)
+        #: The HTTP status (403 for a close before accept).
         self.status = status
+        #: The response headers as the application sent them.
         self.raw_headers = raw_headers
+        #: The response headers, case-insensitive (a multidict, latin-1 decoded).
         self.headers: CIMultiDictProxy[str] = _header_view(raw_headers)
+        #: The response body.
         self.body = body
 
     @property
@@ -232,13 +236,17 @@ class Session:
 
     def __init__(self, server: _Server, subprotocol: str | None, headers: object) -> None:
         self._server = server
+        #: The subprotocol the application accepted, or None.
         self.subprotocol: str | None = subprotocol
         # (The accept event was validated: its headers are a list of byte pairs.)
         raw = cast("list[tuple[bytes, bytes]]", headers) if isinstance(headers, list) else []
+        #: The headers the application accepted with, as it sent them.
         self.raw_accept_headers: list[tuple[bytes, bytes]] = raw
+        #: The headers the application accepted with, case-insensitive (a multidict).
         self.accept_headers: CIMultiDictProxy[str] = _header_view(raw)
         #: Code and reason of the close, once the connection is closed (by either side).
         self.close_code: int | None = None
+        #: The close reason that went with :attr:`close_code`.
         self.close_reason: str | None = None
         self._client_closed = False
 
@@ -681,7 +689,9 @@ class TypedSession(Generic[In, Out]):
     """
 
     def __init__(self, session: Session, endpoint: Endpoint[Any, Any]) -> None:
+        #: The untyped :class:`Session` underneath (to send invalid frames in tests).
         self.session = session
+        #: The endpoint whose client this is.
         self.endpoint = endpoint
         self._json = endpoint.format == "json"
         self._text = endpoint.mode == "text"

@@ -41,10 +41,19 @@ _REDIS_SCHEMES = ("redis", "rediss", "unix")
 class ForwardSocket(Protocol):
     """What ``forward`` needs of a socket: ``typedws.WebSocket`` has all of it."""
 
-    async def send_text(self, data: str) -> None: ...
-    async def send_bytes(self, data: bytes) -> None: ...
-    async def receive_bytes(self) -> bytes: ...
-    async def close(self, code: int = 1000, reason: str | None = None) -> None: ...
+    async def send_text(self, data: str) -> None:
+        """Send a text frame (a message of a JSON channel, or a gap notice)."""
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send a binary frame (a message of a MessagePack channel)."""
+
+    async def receive_bytes(self) -> bytes:
+        """Receive a frame, to notice a disconnect (``receive=True``); raise
+        ``WebSocketDisconnect`` when the client has gone."""
+        ...
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Close the connection (``envelope=False`` on a gap: 1013)."""
 
 
 class Subscription(Generic[Y]):
@@ -73,6 +82,7 @@ class Subscription(Generic[Y]):
         raise_gaps: bool,
     ) -> None:
         self._broadcast = broadcast
+        #: The channel subscribed to.
         self.channel = channel
         self._start = last_id
         self._raise_gaps = raise_gaps
@@ -222,8 +232,11 @@ class Broadcast:
             if type(value) is not int or value < 1:  # bool is an int subclass: refuse it too
                 raise ValueError(f"Broadcast {what} must be an int >= 1, not {value!r}")
         scheme = url.partition("://")[0].lower()
+        #: The backend's URL, as given.
         self.url = url
+        #: How many messages per channel are kept for resuming.
         self.retention = retention
+        #: The bound of each subscriber's queue.
         self.queue_size = queue_size
         self._backend: Backend
         if scheme == "memory":

@@ -122,8 +122,11 @@ class Channel(Generic[T]):
     __slots__ = ("_decoder", "_encoder", "codec", "name", "shared", "type")
 
     # (``type`` shadows the builtin inside this class: annotations spell ``builtins.type``.)
+    #: The channel's name.
     name: str
+    #: The type of its messages, as given.
     type: Any
+    #: How its messages are encoded: ``"json"`` or ``"msgpack"``.
     codec: Codec
     #: True when ``T`` is immutable all the way down (frozen Structs or dataclasses of immutable
     #: fields, tuples, scalars, unions of those): a message is then decoded once per process and

@@ -41,9 +41,13 @@ class Gap(msgspec.Struct, frozen=True, kw_only=True, tag="gap", tag_field="type"
     "reason":...,"missed":...}``.
     """
 
+    #: The name of the channel the messages were published on.
     channel: str
+    #: The last id the subscriber had before the gap (None if it had none).
     after: str | None
+    #: Why the messages were missed: ``"retention"`` or ``"reset"`` (see :data:`GapReason`).
     reason: GapReason
+    #: How many messages were missed, when that is known (a trimmed window); None otherwise.
     missed: int | None
 
 
@@ -55,7 +59,9 @@ class Envelope(msgspec.Struct, Generic[T], frozen=True, tag="message", tag_field
     the last ``id`` to resume from after a reconnect.
     """
 
+    #: The message's id, to resume after with ``last_id``.
     id: str
+    #: The message itself, of the channel's type.
     data: T
 
 
@@ -83,4 +89,5 @@ class MessagesMissed(BroadcastError):
             f"{missed} messages of channel {gap.channel!r} after id {gap.after!r} were missed "
             f"({gap.reason})"
         )
+        #: Which messages were missed.
         self.gap = gap
