@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import typedws
+import typedws.client
 from fakes import CONNECT, FakeServer, disconnect, text
 
 pytestmark = pytest.mark.anyio
@@ -68,3 +69,42 @@ def test_readme_error_table_lists_every_public_error() -> None:
     assert len(errors) == 5
     for name in errors:
         assert f"| `{name}" in readme
+
+
+def _block(marker: str) -> str:
+    for block in _python_blocks():
+        if marker in block:
+            return block
+    raise AssertionError(f"no README python block contains {marker!r}")
+
+
+async def test_the_endpoint_example_and_its_test_run() -> None:
+    namespace = _namespace("chat = Endpoint(")
+    await namespace["test_chat"]()
+    assert namespace["chat"].missing() == []
+
+
+async def test_the_exhaustive_match_example() -> None:
+    namespace = _namespace("chat = Endpoint(")
+    exec(compile(_block("async def by_hand("), str(README), "exec"), namespace)
+    chat, by_hand = namespace["chat"], namespace["by_hand"]
+    async with namespace["connect"](by_hand, "/chat", endpoint=chat) as client:
+        await client.send(namespace["Say"](text="x"))
+        assert await client.receive() == namespace["Said"](text="x")
+
+
+async def test_the_network_client_example(capsys: pytest.CaptureFixture[str]) -> None:
+    # Its URL needs a server: the in-memory client (the same API, tests/test_client.py runs the
+    # network one against uvicorn) stands in for typedws.client.connect here.
+    namespace = _namespace("chat = Endpoint(")
+    exec(compile(_block("async def talk("), str(README), "exec"), namespace)
+    assert namespace["connect_ws"] is typedws.client.connect
+    app, connect = namespace["app"], namespace["connect"]
+
+    def in_memory(url: str, endpoint: Any) -> Any:
+        assert url == "ws://127.0.0.1:8000/chat"
+        return connect(app, "/chat", endpoint=endpoint)
+
+    namespace["connect_ws"] = in_memory
+    await namespace["talk"]()
+    assert capsys.readouterr().out == "Said(text='hello')\n"
