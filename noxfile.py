@@ -46,6 +46,7 @@ nox.options.sessions = [
     "lint",
     "mypy",
     "pyright",
+    "docs",
     *(f"tests-{python}" for python in PYTHONS),
     *(f"tests_compiled-{python}" for python in PYTHONS),
     *(f"tests_lowest-{python}" for python in LOWEST_PYTHONS),
@@ -177,6 +178,12 @@ def lock(session: nox.Session) -> None:
             "--all-extras", "pyproject.toml", "requirements/test.txt", str(build_in),
             "-o", _lock(python),
         )  # fmt: skip
+    # The docs session: the docs tools with the test tools (its tests run the docs' examples).
+    session.run(
+        "uv", "pip", "compile", *common, "--python-version", PYTHON, "--all-extras",
+        "pyproject.toml", "requirements/test.txt", "requirements/docs.txt", str(build_in),
+        "-o", _docs_lock(),
+    )  # fmt: skip
     for python in LOWEST_PYTHONS:
         # Two steps: the lower bounds of pyproject.toml alone, then the tools resolved
         # around those pins (the tools' own lower bounds are not what this tests).
@@ -229,6 +236,42 @@ def pyright(session: nox.Session) -> None:
             "--pythonpath", os.path.join(session.bin, "python"),
             env={"PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"},
         )  # fmt: skip
+
+
+def _docs_lock() -> str:
+    """requirements/docs.txt with the test tools and typedws's extras, locked for PYTHON."""
+    return str(LOCKS / f"docs-py{PYTHON}.txt")
+
+
+# Material for MkDocs prints a banner about MkDocs 2 on every build; it says nothing about ours.
+DOCS_ENV = {"NO_MKDOCS_2_WARNING": "1"}
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with --strict (build/site/), run and type-check every
+    example of its pages, and open the built site in headless Chromium."""
+    lock = _docs_lock()
+    _install_locked(session, lock)
+    _install_typedws(session, compiled=False, lock=lock)
+    session.run("mkdocs", "build", "--strict", env=DOCS_ENV)
+    session.run(
+        "pytest", "-p", "no:cacheprovider", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"),
+        str(ROOT / "tests" / "test_docs_site.py"), str(ROOT / "tests" / "test_docs_examples.py"),
+        *session.posargs, env={**DOCS_ENV, "TYPEDWS_DOCS": "1"},
+    )  # fmt: skip
+
+
+@nox.session(name="docs_serve", python=PYTHON)
+def docs_serve(session: nox.Session) -> None:
+    """Serve the documentation site at http://127.0.0.1:8000/, rebuilt on every change."""
+    lock = _docs_lock()
+    _install_locked(session, lock)
+    _install_typedws(session, compiled=False, lock=lock)
+    session.run(
+        "mkdocs", "serve", "--strict", "--dev-addr", "127.0.0.1:8000", *session.posargs,
+        env=DOCS_ENV,
+    )  # fmt: skip
 
 
 @nox.session(python=PYTHON)
