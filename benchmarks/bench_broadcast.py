@@ -241,7 +241,12 @@ class BroadcasterContender(Contender):
             # A teardown bug, after the timed part: close the connections and go on.
             await self.bc._backend.disconnect()
             return
+        pubsub_listener = getattr(self.bc._backend, "_listener", None)
         await self.bc.disconnect()
+        if isinstance(pubsub_listener, asyncio.Task):
+            # Its pub/sub listener may have ended on the connection closed under it: collect
+            # that, or asyncio reports an exception never retrieved.
+            await asyncio.gather(pubsub_listener, return_exceptions=True)
 
     async def publish(self, msg: Chat) -> None:
         await self.bc.publish(self.channel, ENCODER.encode(msg).decode())

@@ -144,15 +144,23 @@ class Subscription(Generic[Y]):
 
     async def __anext__(self) -> Y:
         # The per-message path: a message already queued is decoded and returned without
-        # suspending; only an empty queue (or a gap, or a backlog to fetch) goes the long way.
-        taken = self._queue.take() if self._open else None
-        item = (
-            await self._next_item()
-            if taken is None
-            else self._gap(taken)
-            if isinstance(taken, GapInfo)
-            else taken
-        )
+        # suspending, an empty queue is waited on right here; only a gap, a backlog to fetch, an
+        # overflow or trio go the long way (``_next_item``).
+        queue = self._queue
+        while True:
+            taken = queue.take() if self._open else None
+            if taken is None:
+                loop = self._loop
+                if loop is not None and self._can_wait():
+                    waiter = queue.waiter = loop.create_future()
+                    await waiter
+                    continue
+                item = await self._next_item()
+            elif isinstance(taken, GapInfo):
+                item = self._gap(taken)
+            else:
+                item = taken
+            break
         if isinstance(item, Entry):
             if self._shared:
                 return item.decode_shared(self._decode)  # type: ignore[no-any-return]
@@ -160,6 +168,10 @@ class Subscription(Generic[Y]):
         if self._raise_gaps:
             raise MessagesMissed(item)
         return cast(Y, item)
+
+    def _can_wait(self) -> bool:
+        """Whether an empty queue only needs the next ``put``: open, nothing to fetch or refill."""
+        return self._open and self._fetch is None and not self._queue.overflowed
 
     def _gap(self, info: GapInfo) -> Gap:
         reason = cast(GapReason, info.reason)
@@ -470,13 +482,19 @@ async def _pump(
 ) -> None:
     text = channel.codec == "json"
     queue = subscription._queue
+    loop = subscription._loop  # None under trio
     while True:
-        # As in ``Subscription.__anext__``: a queued entry is sent without suspending first.
+        # As in ``Subscription.__anext__``: a queued entry is sent without suspending first, an
+        # empty queue is waited on right here.
         taken = queue.take() if subscription._open else None
         if isinstance(taken, Entry):
             item: Entry | Gap = taken
         elif taken is not None:
             item = subscription._gap(taken)
+        elif loop is not None and subscription._can_wait():
+            waiter = queue.waiter = loop.create_future()
+            await waiter
+            continue
         else:
             try:
                 item = await subscription._next_item()
