@@ -156,7 +156,7 @@ async def test_connect_refuses_bad_arguments(kwargs: dict[str, Any], message: st
 
 async def test_connect_refuses_non_app() -> None:
     with pytest.raises(TypeError, match="needs an ASGI application, got str"):
-        async with connect("app"):  # type: ignore[arg-type]
+        async with connect("app"):  # type: ignore[call-overload]
             pass
 
 
