@@ -402,7 +402,7 @@ async def test_typed_send_refuses_a_non_member_before_sending() -> None:
     async with connect(endpoint.app(), "/p", endpoint=endpoint) as client:
         await client.send(Say(text="x"))
         assert await client.receive() == Said(text="after")
-    assert errors == ["cannot send Joined is not a member of Said"]
+    assert errors == ["cannot send: Joined is not a member of Said"]
 
 
 async def test_send_of_a_type_form_that_is_not_a_class_validates_by_round_trip() -> None:

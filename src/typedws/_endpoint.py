@@ -110,7 +110,7 @@ class _Direction:
                 return
             except (TypeError, msgspec.DecodeError):
                 pass
-        raise TypeError(f"{side} {type(value).__name__} is not a member of {_name(self.form)}")
+        raise TypeError(f"{side}: {type(value).__name__} is not a member of {_name(self.form)}")
 
 
 class Endpoint(Generic[In, Out]):
