@@ -10,10 +10,19 @@ library is found the way sniffio does it, without importing trio unless asyncio 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Generator
 from typing import Any, Protocol
 
-__all__ = ["Event", "TrioWaiter", "current_loop", "new_event", "race", "running_asyncio"]
+__all__ = [
+    "Event",
+    "TrioWaiter",
+    "current_loop",
+    "future_factory",
+    "new_event",
+    "race",
+    "running_asyncio",
+]
 
 
 class Event(Protocol):
@@ -46,6 +55,18 @@ def current_loop() -> asyncio.AbstractEventLoop | None:
     except RuntimeError:
         raise RuntimeError("typedws.broadcast needs a running asyncio or trio event loop") from None
     return None
+
+
+_Future: type[asyncio.Future[None]] = asyncio.Future  # (typed: a partial of it is too)
+
+
+def future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[None]]:
+    """What makes a subscriber's waiter on ``loop``: ``loop.create_future``, or, for asyncio's
+    own loops, the ``asyncio.Future(loop=loop)`` it would return, without its Python frame (one
+    waiter per message and subscriber). Other loops (uvloop...) keep their own futures."""
+    if type(loop).create_future is asyncio.BaseEventLoop.create_future:
+        return functools.partial(_Future, loop=loop)
+    return loop.create_future
 
 
 class TrioWaiter:

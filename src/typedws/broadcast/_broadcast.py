@@ -16,7 +16,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar, cast, overload
 import msgspec
 
 from .._errors import WebSocketDisconnect
-from ._aio import TrioWaiter, current_loop, race
+from ._aio import TrioWaiter, current_loop, future_factory, race
 from ._backend import Backend, Fetch
 from ._channel import Channel
 from ._hub import Entry, GapInfo, SubQueue, wake
@@ -93,7 +93,8 @@ class Subscription(Generic[Y]):
         # Entered and not closed: ``__anext__`` may take from the queue without the checks of
         # ``_next_item`` (the per-message path: one call per message and subscriber).
         self._open = False
-        self._loop: asyncio.AbstractEventLoop | None = None  # None under trio
+        # Makes the future an empty queue is waited on; None under trio (``TrioWaiter``).
+        self._new_waiter: Callable[[], asyncio.Future[None]] | None = None
         self._decode: Callable[[bytes], Any] = channel.decode
         self._shared = channel.shared
 
@@ -106,7 +107,9 @@ class Subscription(Generic[Y]):
         if self._backend is not None:
             raise RuntimeError("this subscription was already entered; subscribe() again")
         backend = self._broadcast._connected_backend("subscribe")
-        self._loop = current_loop()
+        loop = current_loop()  # looked up once: see current_loop
+        if loop is not None:
+            self._new_waiter = future_factory(loop)
         self._backend = backend
         self._broadcast._subscriptions.add(self)
         try:
@@ -150,9 +153,9 @@ class Subscription(Generic[Y]):
         while True:
             taken = queue.take() if self._open else None
             if taken is None:
-                loop = self._loop
-                if loop is not None and self._can_wait():
-                    waiter = queue.waiter = loop.create_future()
+                new_waiter = self._new_waiter
+                if new_waiter is not None and self._can_wait():
+                    waiter = queue.waiter = new_waiter()
                     await waiter
                     continue
                 item = await self._next_item()
@@ -201,8 +204,8 @@ class Subscription(Generic[Y]):
             else:
                 # Wait for the hub's next ``put`` (or ``_close``), which completes the waiter.
                 # A future straight from the loop: no Event object, no extra coroutine.
-                loop = self._loop
-                waiter = loop.create_future() if loop is not None else TrioWaiter()
+                new_waiter = self._new_waiter
+                waiter = new_waiter() if new_waiter is not None else TrioWaiter()
                 queue.waiter = waiter
                 await waiter
         raise StopAsyncIteration
@@ -482,41 +485,44 @@ async def _pump(
 ) -> None:
     text = channel.codec == "json"
     queue = subscription._queue
-    loop = subscription._loop  # None under trio
+    new_waiter = subscription._new_waiter  # None under trio
     while True:
         # As in ``Subscription.__anext__``: a queued entry is sent without suspending first, an
-        # empty queue is waited on right here.
+        # empty queue is waited on right here. Entries are told apart first and by their own
+        # (compiled) class: an ``isinstance`` against a Struct class such as ``Gap`` goes through
+        # its metaclass, which costs more than the rest of this loop.
         taken = queue.take() if subscription._open else None
-        if isinstance(taken, Entry):
-            item: Entry | Gap = taken
-        elif taken is not None:
-            item = subscription._gap(taken)
-        elif loop is not None and subscription._can_wait():
-            waiter = queue.waiter = loop.create_future()
-            await waiter
-            continue
-        else:
+        item: Entry | Gap
+        if taken is None:
+            if new_waiter is not None and subscription._can_wait():
+                waiter = queue.waiter = new_waiter()
+                await waiter
+                continue
             try:
                 item = await subscription._next_item()
             except StopAsyncIteration:
                 return
-        if isinstance(item, Gap):
-            if not envelope:
-                logger.info("forward on %r: %s; closing with 1013", channel.name, item)
-                await ws.close(CLOSE_MISSED, "missed messages; reconnect")
-                return
-            if text:
-                await ws.send_text(_gap_json.encode(item).decode())
-            else:
-                await ws.send_bytes(_gap_msgpack.encode(item))
-            continue
-        frame = item.frame if envelope else None
-        if frame is None:
-            frame = _frame(item, text, envelope)
-        if isinstance(frame, str):
-            await ws.send_text(frame)
+        elif isinstance(taken, GapInfo):
+            item = subscription._gap(taken)
         else:
-            await ws.send_bytes(frame)
+            item = taken
+        if isinstance(item, Entry):
+            frame = item.frame if envelope else None
+            if frame is None:
+                frame = _frame(item, text, envelope)
+            if isinstance(frame, str):
+                await ws.send_text(frame)
+            else:
+                await ws.send_bytes(frame)
+            continue
+        if not envelope:
+            logger.info("forward on %r: %s; closing with 1013", channel.name, item)
+            await ws.close(CLOSE_MISSED, "missed messages; reconnect")
+            return
+        if text:
+            await ws.send_text(_gap_json.encode(item).decode())
+        else:
+            await ws.send_bytes(_gap_msgpack.encode(item))
 
 
 def _frame(entry: Entry, text: bool, envelope: bool) -> str | bytes:
