@@ -559,3 +559,37 @@ async def test_testing_session_receive_errors_have_a_kind() -> None:
             await session.receive_bytes()
         assert (text.value.kind, data.value.kind) == ("frame", "frame")
         await session.send_text("bye")
+
+
+async def test_members_that_are_generic_aliases_dispatch_by_their_origin() -> None:
+    endpoint = Endpoint("/g", receives=list[int] | dict[str, int], sends=int)
+
+    @endpoint.on(list[int])
+    async def total(conn: TypedWebSocket[list[int] | dict[str, int], int], msg: list[int]) -> int:
+        return sum(msg)
+
+    @endpoint.on(dict[str, int])
+    async def count(
+        conn: TypedWebSocket[list[int] | dict[str, int], int], msg: dict[str, int]
+    ) -> int:
+        return len(msg)
+
+    async with connect(endpoint.app(), "/g", endpoint=endpoint) as client:
+        await client.send([1, 2, 3])
+        assert await client.receive() == 6
+        await client.send({"a": 1, "b": 2})
+        assert await client.receive() == 2
+
+
+async def test_a_value_whose_class_is_not_a_key_finds_the_handler_it_is_an_instance_for() -> None:
+    endpoint = Endpoint("/o", receives=object, sends=str)
+
+    @endpoint.on(object)
+    async def show(conn: TypedWebSocket[object, str], msg: object) -> str:
+        return type(msg).__name__
+
+    async with connect(endpoint.app(), "/o", endpoint=endpoint) as client:
+        await client.send({"a": 1})
+        assert await client.receive() == "dict"
+        await client.send([1])
+        assert await client.receive() == "list"

@@ -102,6 +102,8 @@ class _Direction:
         """TypeError unless ``value`` is a ``form`` (for classes, one set lookup)."""
         if type(value) in self.classes:
             return
+        if self.exact and isinstance(value, tuple(self.classes)):
+            return  # an instance of a subclass of a member (``object``: anything)
         if not self.exact:
             # A type form that is not a union of classes (list[int], a Literal...): encode and
             # decode again, which is msgspec's own validation.
@@ -276,7 +278,7 @@ class Endpoint(Generic[In, Out]):
         already has a handler.
         """
         key = _dispatch_key(member)
-        if key is None or self._in.keys.get(key) is not member:
+        if key is None or self._in.keys.get(key) != member:
             raise TypeError(
                 f"{_name(member)} is not a member of {_name(self._receives)}, what {self!r} "
                 "receives"

@@ -140,6 +140,17 @@ class TypedWebSocket(Generic[In, Out]):
         return result
 
 
+def _handler_of(
+    handlers: dict[type, Callable[[Any, Any], Awaitable[Any]]], message: object
+) -> Callable[[Any, Any], Awaitable[Any]]:
+    """The slow path of the handler lookup: a decoded value whose class is not a dispatch key
+    itself (a subclass, from a ``dec_hook``). TypeError when no handler takes it."""
+    for cls, handler in handlers.items():
+        if isinstance(message, cls):
+            return handler
+    raise TypeError(f"no handler for a decoded {type(message).__name__}")
+
+
 async def dispatch(
     conn: TypedWebSocket[Any, Any],
     handlers: dict[type, Callable[[Any, Any], Awaitable[Any]]],
@@ -151,6 +162,7 @@ async def dispatch(
     receives = conn._receives
     mode = conn._mode
     json = conn._json
+    message: object
     while True:
         try:
             if json:
@@ -166,8 +178,11 @@ async def dispatch(
             continue
         except WebSocketDisconnect as exc:
             return exc.code
+        handler = handlers.get(type(message))
+        if handler is None:
+            handler = _handler_of(handlers, message)
         try:
-            reply = await handlers[type(message)](conn, message)
+            reply = await handler(conn, message)
             if reply is not None:
                 await conn.send(reply)
         except WebSocketDisconnect as exc:
