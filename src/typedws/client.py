@@ -12,7 +12,7 @@ Not compiled: every call here is an await on ``websockets``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Generic, TypeVar
 
@@ -114,16 +114,14 @@ class Client(Generic[In, Out]):
         """Close the connection with ``code`` and ``reason`` (a second close does nothing)."""
         await self.connection.close(code, reason)
 
-    def __aiter__(self) -> AsyncIterator[In]:
-        return self._iterate()
+    def __aiter__(self) -> Client[In, Out]:
+        return self
 
-    async def _iterate(self) -> AsyncGenerator[In, None]:
-        while True:
-            try:
-                message = await self.receive()
-            except WebSocketDisconnect:
-                return
-            yield message
+    async def __anext__(self) -> In:
+        try:
+            return await self.receive()
+        except WebSocketDisconnect:
+            raise StopAsyncIteration from None
 
 
 @asynccontextmanager

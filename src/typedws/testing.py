@@ -18,7 +18,7 @@ comes from it). It is needed only here, so it is an optional dependency:
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast, overload
 
@@ -741,16 +741,14 @@ class TypedSession(Generic[In, Out]):
         """
         await self.session.close(code, reason)
 
-    def __aiter__(self) -> AsyncIterator[In]:
-        return self._iterate()
+    def __aiter__(self) -> TypedSession[In, Out]:
+        return self
 
-    async def _iterate(self) -> AsyncGenerator[In, None]:
-        while True:
-            try:
-                message = await self.receive()
-            except WebSocketDisconnect:
-                return
-            yield message
+    async def __anext__(self) -> In:
+        try:
+            return await self.receive()
+        except WebSocketDisconnect:
+            raise StopAsyncIteration from None
 
 
 @asynccontextmanager
