@@ -20,6 +20,7 @@ from typedws._errors import (
     WebSocketStateError,
 )
 from typedws._headers import Headers
+from typedws._loop import race
 from typedws._state import WebSocketState
 from typedws._typed import TypedWebSocket
 from typedws._url import URL
@@ -45,6 +46,7 @@ __all__ = [
     "WebSocketError",
     "WebSocketState",
     "WebSocketStateError",
+    "race",
     "websocket_app",
 ]
 

@@ -27,7 +27,7 @@ non-native one. The per-message half, typedws._typed, is compiled.
 from __future__ import annotations
 
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 
 import msgspec
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     # PEP 747: lets ``receives=Join | Say`` bind ``In`` to the union (type checkers only).
     from typing_extensions import TypeForm
 
-    from typedws.app import WebSocketApp
+    from typedws.app import Lifespan, WebSocketApp
 
 __all__ = ["Endpoint", "Format"]
 
@@ -347,11 +347,24 @@ class Endpoint(Generic[In, Out]):
         """The members of ``receives`` that have no handler yet."""
         return [member for key, member in self._in.keys.items() if key not in self._handlers]
 
-    def app(self, *, codec: Codec | None = None) -> WebSocketApp:
+    def app(
+        self,
+        *,
+        codec: Codec | None = None,
+        lifespan: Lifespan | None = None,
+        allowed_origins: Iterable[str] | None = None,
+        max_message_size: int | None = None,
+        idle_timeout: float | None = None,
+        rate_limit: tuple[int, float] | None = None,
+    ) -> WebSocketApp:
         """The ASGI 3 application serving this endpoint (as :func:`typedws.websocket_app`).
 
         Each connection runs :meth:`serve`. ``codec`` gives msgspec hooks to every
-        connection. Raises TypeError naming every member of ``receives`` without a handler.
+        connection; ``lifespan``, ``allowed_origins``, ``max_message_size``, ``idle_timeout``
+        and ``rate_limit`` are :func:`typedws.websocket_app`'s options. Its ``drain()`` (and
+        the lifespan shutdown) runs :meth:`shutdown` for each open connection: the
+        ``on_shutdown`` hook, then the close. Raises TypeError naming every member of
+        ``receives`` without a handler, and as ``websocket_app`` for a bad option.
         """
         from typedws.app import WebSocketApp
 
@@ -362,7 +375,20 @@ class Endpoint(Generic[In, Out]):
                 f"{self!r} has no handler for {names}: register one with @endpoint.on(Member) "
                 "for each member of receives"
             )
-        return WebSocketApp(self.serve, codec=codec)
+
+        async def on_shutdown(ws: WebSocket, code: int, reason: str | None) -> None:
+            await self.shutdown(self.wrap(ws), code, reason)
+
+        return WebSocketApp(
+            self.serve,
+            codec=codec,
+            lifespan=lifespan,
+            allowed_origins=allowed_origins,
+            max_message_size=max_message_size,
+            idle_timeout=idle_timeout,
+            rate_limit=rate_limit,
+            on_shutdown=on_shutdown,
+        )
 
     async def serve(self, ws: WebSocket) -> None:
         """Run one connection: on_connect, accept, dispatch each message, on_disconnect.

@@ -3,7 +3,9 @@
 ``websocket_app(handler)`` turns ``async def handler(ws: WebSocket) -> None`` into an ASGI 3
 application that any server (uvicorn, hypercorn, daphne, granian) or router (Starlette, Lilya)
 can mount. It owns what happens around the handler: the scope types that are not websockets,
-and a handler that fails. It knows nothing about frames or events; that is the WebSocket's job.
+and a handler that fails, and the production options of design.md section 8: the lifespan, the
+origin check, the per-connection limits (typedws._limits) and draining (typedws._drain). It
+knows nothing about frames or events; that is the WebSocket's job.
 
 This module is not compiled (setup.py lists why): its only code is ``async def`` around one
 handler call, and compiled ``async def`` is no faster (docs/architecture.md, "mypyc facts").
@@ -16,12 +18,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Final, TypeAlias
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Final, TypeAlias, cast
 
 from typedws._codecs import Codec
-from typedws._errors import WebSocketDisconnect
+from typedws._drain import Connections, ShutdownHook, close_for_shutdown
+from typedws._errors import WebSocketDisconnect, WebSocketStateError
+from typedws._limits import Guard, Limits, origin_problem, peer
 from typedws._state import WebSocketState
-from typedws._validate import header_pairs
+from typedws._validate import close_code_problem, close_reason_problem, header_pairs
 from typedws._websocket import WebSocket
 from typedws.types import Message, Receive, Scope, Send
 
@@ -31,6 +36,14 @@ logger: Final = logging.getLogger("typedws")
 
 #: What :func:`websocket_app` wraps: one coroutine per connection.
 Handler: TypeAlias = Callable[[WebSocket], Awaitable[None]]
+
+#: What ``lifespan=`` takes: called with the application, it gives the async context manager
+#: entered at startup and left at shutdown (Starlette's shape). What it yields, if a mapping,
+#: is copied into the lifespan scope's ``state`` (which servers copy into each connection's).
+Lifespan: TypeAlias = Callable[["WebSocketApp"], AbstractAsyncContextManager[Any]]
+
+#: How long the lifespan shutdown lets handlers finish after the drain's close (seconds).
+DRAIN_TIMEOUT: Final = 10.0
 
 HeadersLike: TypeAlias = (
     Mapping[str, str]
@@ -132,14 +145,50 @@ class WebSocketApp:
     application (uvicorn) detect ASGI 3 (docs/architecture.md, "mypyc facts").
     """
 
-    __slots__ = ("__name__", "__qualname__", "codec", "handler")
+    __slots__ = (
+        "__name__",
+        "__qualname__",
+        "_connections",
+        "_on_shutdown",
+        "codec",
+        "handler",
+        "lifespan",
+        "limits",
+    )
 
-    def __init__(self, handler: Handler, *, codec: Codec | None = None) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        codec: Codec | None = None,
+        lifespan: Lifespan | None = None,
+        allowed_origins: Iterable[str] | None = None,
+        max_message_size: int | None = None,
+        idle_timeout: float | None = None,
+        rate_limit: tuple[int, float] | None = None,
+        on_shutdown: ShutdownHook | None = None,
+    ) -> None:
         if not callable(handler):
             raise TypeError(
                 f"websocket_app() needs an async function taking a WebSocket, got "
                 f"{type(handler).__name__}"
             )
+        if lifespan is not None and not callable(lifespan):
+            raise TypeError(
+                "lifespan must be a function taking the app and returning an async context "
+                f"manager (e.g. an @asynccontextmanager), got {type(lifespan).__name__}"
+            )
+        #: The options of design.md section 8, checked (origins, size, idle time, rate).
+        self.limits: Limits = Limits(
+            allowed_origins=allowed_origins,
+            max_message_size=max_message_size,
+            idle_timeout=idle_timeout,
+            rate_limit=rate_limit,
+        )
+        #: The ``lifespan=`` context manager factory, or None.
+        self.lifespan: Lifespan | None = lifespan
+        self._on_shutdown: ShutdownHook = on_shutdown or close_for_shutdown
+        self._connections = Connections()
         #: The wrapped handler, ``async def handler(ws: WebSocket) -> None``.
         self.handler: Handler = handler
         #: The codec given to every connection's WebSocket (None: the default one).
@@ -150,6 +199,33 @@ class WebSocketApp:
     def __repr__(self) -> str:
         return f"websocket_app({self.__qualname__})"
 
+    @property
+    def connections(self) -> int:
+        """How many connections are open (handlers running) right now."""
+        return len(self._connections)
+
+    async def drain(
+        self, code: int = 1001, reason: str | None = None, timeout: float = DRAIN_TIMEOUT
+    ) -> None:
+        """Close every open connection and wait for the handlers; refuse new handshakes.
+
+        Each open connection gets its shutdown hook (an Endpoint's ``on_shutdown``, which may
+        send a typed goodbye), then is closed with ``code`` and ``reason``. Handlers then have
+        ``timeout`` seconds to return; those still running are cancelled. The lifespan shutdown
+        runs it too (with the defaults); a second drain finds nothing left to close.
+
+        Raises:
+            ValueError: RFC 6455 does not allow ``code`` to be sent, or ``reason`` is longer
+                than 123 UTF-8 bytes, or ``timeout`` is negative (nothing is closed then).
+        """
+        problem = close_code_problem(code) or close_reason_problem(reason)
+        if problem:
+            raise ValueError(f"drain(): {problem}")
+        given: object = timeout  # callers from plain Python may pass anything
+        if isinstance(given, bool) or not isinstance(given, (int, float)) or given < 0:
+            raise ValueError(f"drain(): timeout must be a number of seconds >= 0, got {timeout!r}")
+        await self._connections.drain(self._on_shutdown, code, reason, float(timeout))
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope_type = scope.get("type")
         if scope_type == "websocket":
@@ -157,7 +233,7 @@ class WebSocketApp:
         elif scope_type == "http":
             await _UPGRADE_REQUIRED(scope, receive, send)
         elif scope_type == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(scope, receive, send)
         else:
             # ASGI spec: an application should raise for a scope type it does not know.
             raise ValueError(
@@ -165,13 +241,36 @@ class WebSocketApp:
             )
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limits = self.limits
+        refusal: str | None = None
+        if self._connections.draining:
+            refusal = "the application is draining"
+        elif limits.origins is not None:
+            refusal = origin_problem(scope, limits.origins)
+        if refusal is not None:
+            logger.warning(
+                "refusing %s from %s (HTTP 403): %s", scope.get("path", "?"), peer(scope), refusal
+            )
+            # ASGI spec: a close before accept rejects the handshake; the server answers 403.
+            await WebSocket(scope, receive, send).close()
+            return
+        guard: Guard | None = None
+        if limits.guarded:
+            # Only then: without per-message limits the WebSocket gets the server's callables.
+            guard = Guard(limits, scope, receive, send)
+            receive, send = guard.receive, guard.send
         ws = WebSocket(scope, receive, send, codec=self.codec)
         try:
-            await self.handler(ws)
+            await self._connections.run(ws, self.handler)
         except WebSocketDisconnect as exc:
             # The client left while the handler was talking to it: the normal end of many
             # handlers, not an error.
             logger.debug("%r: client disconnected (code %d)", self, exc.code)
+        except WebSocketStateError:
+            if not self._connections.draining:
+                raise
+            # A handler sending after the drain closed its connection: the drain's doing.
+            logger.debug("%r: send after the drain's close", self, exc_info=True)
         except Exception:
             logger.exception("%r raised on %s", self, scope.get("path", "?"))
             if RAISE_APP_EXCEPTIONS in (scope.get("extensions") or {}):
@@ -179,6 +278,48 @@ class WebSocketApp:
                 # more than a 1011 the test would have to interpret.
                 raise
             await _fail(ws)
+        finally:
+            if guard is not None:
+                guard.cancel_timer()
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI lifespan: enter ``lifespan`` at startup; at shutdown drain, then leave it."""
+        manager: AbstractAsyncContextManager[Any] | None = None
+        while True:
+            message: Message = await receive()
+            event_type = message.get("type")
+            if event_type == "lifespan.startup":
+                # A server (or a test) may run the lifespan again after a shutdown: serve again.
+                self._connections.draining = False
+                if self.lifespan is not None:
+                    try:
+                        manager = self.lifespan(self)
+                        value = await manager.__aenter__()
+                    except Exception as exc:
+                        logger.exception("%r: the lifespan failed at startup", self)
+                        await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                        return
+                    state: object = scope.get("state")
+                    if isinstance(value, Mapping) and isinstance(state, dict):
+                        cast("dict[object, object]", state).update(
+                            cast("Mapping[object, object]", value)
+                        )
+                await send({"type": "lifespan.startup.complete"})
+            elif event_type == "lifespan.shutdown":
+                await self.drain()
+                # The server accepts no more connections now; an app object reused after this
+                # (another server, another test) serves again. (A drain() of its own, before a
+                # server's shutdown, keeps refusing until the next lifespan startup.)
+                self._connections.draining = False
+                if manager is not None:
+                    try:
+                        await manager.__aexit__(None, None, None)
+                    except Exception as exc:
+                        logger.exception("%r: the lifespan failed at shutdown", self)
+                        await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                        return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 async def _fail(ws: WebSocket) -> None:
@@ -199,19 +340,16 @@ async def _fail(ws: WebSocket) -> None:
         logger.debug("could not close the connection after a handler error", exc_info=True)
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    """Acknowledge startup and shutdown (ASGI lifespan spec) so servers do not warn."""
-    while True:
-        message: Message = await receive()
-        event_type = message.get("type")
-        if event_type == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif event_type == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-def websocket_app(handler: Handler, *, codec: Codec | None = None) -> WebSocketApp:
+def websocket_app(
+    handler: Handler,
+    *,
+    codec: Codec | None = None,
+    lifespan: Lifespan | None = None,
+    allowed_origins: Iterable[str] | None = None,
+    max_message_size: int | None = None,
+    idle_timeout: float | None = None,
+    rate_limit: tuple[int, float] | None = None,
+) -> WebSocketApp:
     """Turn ``async def handler(ws: WebSocket) -> None`` into an ASGI 3 application.
 
     Usable as a decorator. For each websocket connection the handler gets a fresh
@@ -225,12 +363,35 @@ def websocket_app(handler: Handler, *, codec: Codec | None = None) -> WebSocketA
     Args:
         handler: ``async def handler(ws: WebSocket) -> None``, run once per connection.
         codec: msgspec hooks (see :class:`Codec`) given to every connection's WebSocket.
+        lifespan: ``lifespan(app)`` gives an async context manager entered at the server's
+            lifespan startup and left at its shutdown, after :meth:`WebSocketApp.drain` (connect
+            and close a ``Broadcast`` there). A mapping it yields goes into the scope's state.
+        allowed_origins: The origins (``"https://example.com"``) whose pages may connect: a
+            handshake with another ``Origin`` header is refused (HTTP 403) before the handler
+            runs. No ``Origin`` header (a non-browser client) is allowed. None: no check.
+        max_message_size: Bytes; a bigger message closes the connection with 1009 and the
+            pending receive raises ``WebSocketDisconnect(1009)``; nothing is decoded.
+        idle_timeout: Seconds; no message for that long while the handler waits for one closes
+            the connection with 1001 (the receive raises ``WebSocketDisconnect(1001)``).
+        rate_limit: ``(N, S)``: more than N messages in any S seconds closes with 1008.
+
+    Each refusal and close is logged on the ``typedws`` logger with the path and the client.
 
     Returns:
         The ASGI 3 application, a :class:`WebSocketApp` (which uvicorn detects as ASGI 3, in
         the compiled build too).
 
     Raises:
-        TypeError: ``handler`` is not callable.
+        TypeError: ``handler`` or ``lifespan`` is not callable, or an option has the wrong type.
+        ValueError: an option has an impossible value (a size or time that is not positive, an
+            origin that is not ``scheme://host[:port]``); the message names it.
     """
-    return WebSocketApp(handler, codec=codec)
+    return WebSocketApp(
+        handler,
+        codec=codec,
+        lifespan=lifespan,
+        allowed_origins=allowed_origins,
+        max_message_size=max_message_size,
+        idle_timeout=idle_timeout,
+        rate_limit=rate_limit,
+    )
