@@ -1,0 +1,115 @@
+"""The application tests/test_production_server.py runs behind real uvicorn and hypercorn.
+
+One ASGI app routed by path, each route a typedws app with one production option
+(design.md section 8), plus a chat Endpoint for draining:
+
+* ``/echo``: no option (the well-behaved clients' echo);
+* ``/origin``: ``allowed_origins=["https://good.example"]``; ``/size``: ``max_message_size=1024``;
+  ``/idle``: ``idle_timeout=0.5``; ``/rate``: ``rate_limit=(100, 1.0)``;
+* ``/chat``: an Endpoint echoing ``say`` as ``said``, whose ``on_shutdown`` sends ``bye`` with
+  the count of what it sent; every handler prints ``FINALLY <n>`` in its ``finally`` (the test
+  counts them in the server's output). The lifespan goes to this app (a drain on shutdown).
+* ``GET /stats``: the process's resident memory and the open connections; ``POST /drain``:
+  ``await chat_app.drain(reason="deploying")``, answered once it is over.
+
+Started as ``production_app:app`` (the tests put this folder on PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import msgspec
+
+from typedws import Endpoint, Response, TypedWebSocket, WebSocket, websocket_app
+from typedws.types import Receive, Scope, Send
+
+
+class Say(msgspec.Struct, tag="say"):
+    text: str
+
+
+class Said(msgspec.Struct, tag="said"):
+    text: str
+
+
+class Bye(msgspec.Struct, tag="bye"):
+    sent: int
+
+
+chat = Endpoint("/chat", receives=Say, sends=Said | Bye)
+Conn = TypedWebSocket[Say, Said | Bye]
+_sent: dict[int, int] = {}
+_numbers = itertools.count()
+
+
+@chat.on(Say)
+async def say(conn: Conn, msg: Say) -> None:
+    await conn.send(Said(text=msg.text))
+    _sent[id(conn.ws)] = _sent.get(id(conn.ws), 0) + 1
+
+
+@chat.on_connect
+async def hello(conn: Conn) -> None:
+    _sent[id(conn.ws)] = 0
+
+
+@chat.on_shutdown
+async def goodbye(conn: Conn) -> None:
+    await conn.send(Bye(sent=_sent.get(id(conn.ws), 0)))
+
+
+async def _chat_handler(ws: WebSocket) -> None:
+    try:
+        await chat.serve(ws)
+    finally:
+        _sent.pop(id(ws), None)
+        print(f"FINALLY {next(_numbers)}", flush=True)
+
+
+async def _echo(ws: WebSocket) -> None:
+    await ws.accept()
+    async for text in ws.iter_text():
+        await ws.send_text(text)
+
+
+chat_app = chat.app()
+# The chat's handler with a finally that prints: the same options and hook as chat.app().
+chat_app.handler = _chat_handler
+
+ROUTES = {
+    "/echo": websocket_app(_echo),
+    "/origin": websocket_app(_echo, allowed_origins=["https://good.example"]),
+    "/size": websocket_app(_echo, max_message_size=1024),
+    "/idle": websocket_app(_echo, idle_timeout=0.5),
+    "/rate": websocket_app(_echo, rate_limit=(100, 1.0)),
+    "/chat": chat_app,
+}
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await chat_app(scope, receive, send)
+    elif scope["type"] == "websocket":
+        route = ROUTES.get(scope["path"])
+        if route is None:
+            await WebSocket(scope, receive, send).close()
+        else:
+            await route(scope, receive, send)
+    elif scope["path"] == "/stats":
+        open_connections = sum(route.connections for route in ROUTES.values())
+        body = msgspec.json.encode({"rss_kib": _rss_kib(), "connections": open_connections})
+        await Response(body, 200, media_type="application/json")(scope, receive, send)
+    elif scope["path"] == "/drain":
+        await chat_app.drain(reason="deploying")
+        await Response(b"drained\n", 200, media_type="text/plain")(scope, receive, send)
+    else:
+        await Response(b"not found\n", 404)(scope, receive, send)
