@@ -63,8 +63,15 @@ def _dispatch_key(member: object) -> type | None:
     return key if isinstance(key, type) else None
 
 
+def _is_class(form: object) -> bool:
+    """Whether ``form`` is a plain class. Python 3.10 also answers True to
+    ``isinstance(list[int], type)`` (a generic alias passes itself off as its origin there);
+    such a form is not a class: its instances must be checked against the arguments too."""
+    return isinstance(form, type) and typing.get_origin(form) is None
+
+
 def _name(form: object) -> str:
-    return form.__name__ if isinstance(form, type) else repr(form)
+    return form.__name__ if _is_class(form) else repr(form)
 
 
 def _check_decodable(form: object, format: Format, what: str) -> None:
@@ -95,7 +102,7 @@ class _Direction:
         #: Dispatch key (the class of a decoded value) -> the member it stands for.
         self.keys = keys
         #: When every member is a class, a value belongs iff its class is one of them.
-        self.exact = all(isinstance(member, type) or member is None for member in members)
+        self.exact = all(_is_class(member) or member is None for member in members)
         self.classes: frozenset[type] = frozenset(keys) if self.exact else frozenset()
 
     def check(self, value: object, codec: Codec, side: str) -> None:
