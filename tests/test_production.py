@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 import anyio
 import msgspec
 import pytest
 
+from broadcast_loopback import Loopback
 from typedws import (
     Endpoint,
     TypedWebSocket,
@@ -411,3 +414,28 @@ async def test_race_refuses_what_is_not_a_function() -> None:
         await race(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="at least one"):
         await race()
+
+
+async def test_the_readme_broadcast_example_runs_under_this_backend() -> None:
+    # The README's chat runs its feed beside its receive loop with typedws.race: under trio as
+    # under asyncio (tests/test_broadcast_memory.py runs it under asyncio only).
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(encoding="utf-8"), re.S)
+    (block,) = [b for b in blocks if "broadcast.forward(" in b]
+    assert "race(feed, talk)" in block
+    namespace: dict[str, Any] = {}
+    exec(compile(block, str(readme), "exec"), namespace)
+    bc = namespace["broadcast"]
+    client = Loopback()
+    await bc.connect()
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(namespace["chat"], await client.connecting())
+            assert (await client.next_event())["type"] == "websocket.accept"
+            await anyio.wait_all_tasks_blocked()
+            await client.client_sends('{"user": "ann", "text": "hi"}')
+            frame = msgspec.json.decode(await client.next_frame())
+            assert frame["data"] == {"user": "ann", "text": "hi"}
+            await client.client_disconnects()  # talk ends, race cancels the feed, chat returns
+    finally:
+        await bc.disconnect()

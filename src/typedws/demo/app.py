@@ -27,11 +27,11 @@ from typedws import (
     TypedWebSocket,
     WebSocket,
     WebSocketDisconnect,
+    race,
     websocket_app,
 )
 from typedws.asyncapi import document
 from typedws.broadcast import Broadcast, BroadcastError, Envelope, Gap, Subscription
-from typedws.broadcast._aio import new_event, race
 from typedws.demo.hub import ROOM, Hub
 from typedws.demo.protocol import (
     CHAT,
@@ -179,16 +179,18 @@ class ChatApp:
             return
         await send({"type": "lifespan.startup.complete"})
 
+        shutdown: list[bool] = []
+
         async def until_shutdown() -> None:
             while (await receive())["type"] != "lifespan.shutdown":
                 pass
+            shutdown.append(True)
 
-        async def follow() -> None:
-            await self.hub.follow()
+        # typedws.race: the member list follows the room until the server shuts down.
+        await race(until_shutdown, self.hub.follow)
+        if not shutdown:
             # The member list stopped following (logged): the server still decides when to stop.
-            await new_event().wait()
-
-        await race(until_shutdown, follow)
+            await until_shutdown()
         await self.broadcast.disconnect()
         await send({"type": "lifespan.shutdown.complete"})
 
