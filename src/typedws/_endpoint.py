@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeGuard, TypeVar, overload
 
 import msgspec
 
@@ -63,7 +63,7 @@ def _dispatch_key(member: object) -> type | None:
     return key if isinstance(key, type) else None
 
 
-def _is_class(form: object) -> bool:
+def _is_class(form: object) -> TypeGuard[type]:
     """Whether ``form`` is a plain class. Python 3.10 also answers True to
     ``isinstance(list[int], type)`` (a generic alias passes itself off as its origin there);
     such a form is not a class: its instances must be checked against the arguments too."""
