@@ -55,6 +55,8 @@ from typedws.asyncapi import document, main
 from typedws.broadcast import Envelope, Gap
 from typedws.demo import protocol as demo
 
+pytestmark = pytest.mark.static
+
 NODE_DIR = Path(__file__).parent / "asyncapi_node"
 TS_DIR = NODE_DIR / "ts"
 REPO = Path(__file__).parent.parent

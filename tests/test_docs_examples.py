@@ -97,6 +97,7 @@ async def test_page_examples_run(page: Path, monkeypatch: pytest.MonkeyPatch) ->
 _MYPY_ERROR = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+): error: (?P<message>.*)$")
 
 
+@pytest.mark.static
 def test_page_examples_type_check(tmp_path: Path) -> None:
     """The examples are typed code: mypy --strict accepts each page's blocks, as one module
     (as the page reads: a later block uses the names of the earlier ones)."""

@@ -51,6 +51,8 @@ from typedws.broadcast import Broadcast, Channel
 from typedws.testing import Session, connect
 from typedws.types import Receive, Scope, Send
 
+pytestmark = pytest.mark.static
+
 
 class Chat(msgspec.Struct, tag=True):
     text: str
