@@ -35,6 +35,9 @@ COMPILED_MODULES = [
 #                  interpreted so uvicorn's inspection sees a plain async __call__ (ASGI 3)
 #   testing.py   - test-only client on anyio, an optional dependency; nothing hot
 #   _endpoint.py - Endpoint's declaration (once per endpoint); mypyc 2.x miscompiles its overloads
+#   _limits.py, _drain.py, _loop.py - the production options (design.md section 8): async
+#                  wrappers around receive/send and task handling per connection; awaiting gains
+#                  nothing from mypyc, and they cost nothing per message when the options are unset
 #   client.py    - the typed client: awaits on the optional websockets library; nothing to speed up
 #   asyncapi.py  - builds a document once per command or request (JSON/YAML glue): nothing hot
 #   demo/        - msgspec.Struct protocol classes and a demo server; nothing hot
