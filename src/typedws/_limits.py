@@ -237,12 +237,16 @@ class Guard:
         """The server's next event, checked; a disconnect with the limit's code once one hit."""
         if self._closed is not None:
             return self._closed
-        if self._idle is None:
+        idle = self._idle
+        if idle is None:
             message = await self._receive()
+        elif self._loop is not None:
+            message = await self._receive_asyncio(self._loop, idle)  # on idle: the disconnect
         elif running_asyncio():
-            message = await self._receive_asyncio(self._idle)  # on idle: the disconnect
+            self._loop = asyncio.get_running_loop()  # looked up once per connection
+            message = await self._receive_asyncio(self._loop, idle)
         else:
-            message = await self._receive_trio(self._idle)
+            message = await self._receive_trio(idle)
         if message.get("type") == "websocket.receive":
             problem = self._check(message)
             if problem is not None:
@@ -276,11 +280,8 @@ class Guard:
             stamps.append(now)
         return None
 
-    async def _receive_asyncio(self, idle: float) -> Message:
-        loop = self._loop
-        if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
+    async def _receive_asyncio(self, loop: asyncio.AbstractEventLoop, idle: float) -> Message:
+        task = asyncio.current_task(loop)
         self._waiter = task
         self._waiting_since = now = loop.time()
         if self._timer is None:
