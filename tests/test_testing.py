@@ -18,7 +18,7 @@ from typedws import (
     WebSocketStateError,
     websocket_app,
 )
-from typedws.events import Disconnect, Receive
+from typedws.events import Disconnect
 from typedws.testing import ClientDisconnected, Closed, Rejected, Session, connect
 from typedws.types import Message, Scope, Send
 from typedws.types import Receive as ReceiveCallable
@@ -36,14 +36,18 @@ async def echo(ws: WebSocket) -> None:
     """Echoes each frame back as it came; the first text decides the kind of what follows."""
     await ws.accept()
     while True:
-        event = await ws.receive_event()
-        if isinstance(event, Disconnect):
+        # Written as for Starlette's or Lilya's raw receive(): the ASGI dict, narrowed on "type".
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
             return
-        assert isinstance(event, Receive)
-        if event.text is not None:
-            await ws.send_text(event.text)
-        elif event.bytes is not None:
-            await ws.send_bytes(event.bytes)
+        assert message["type"] == "websocket.receive"
+        text = message.get("text")
+        if text is not None:
+            await ws.send_text(text)
+        else:
+            data = message.get("bytes")
+            if data is not None:
+                await ws.send_bytes(data)
 
 
 async def test_echo_text_and_bytes() -> None:

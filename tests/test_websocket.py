@@ -526,7 +526,7 @@ async def test_raw_receive_returns_typed_events() -> None:
     assert await ws.receive_event() == Connect()
     await ws.send({"type": "websocket.accept"})
     assert await ws.receive_event() == Receive(text="t")
-    assert await ws.receive() == Receive(bytes=b"b")
+    assert await ws.receive() == {"type": "websocket.receive", "bytes": b"b", "text": None}
     assert await ws.receive_event() == Disconnect(code=1000, reason="r")
     assert ws.client_state is WebSocketState.DISCONNECTED
 

@@ -64,7 +64,7 @@ from typedws._validate import (
     int_code,
     server_event,
 )
-from typedws.events import Connect, Disconnect, Receive, ReceiveEvent, Send
+from typedws.events import Connect, Disconnect, Receive, ReceiveEvent, ReceiveEventDict, Send
 from typedws.types import Scope
 
 __all__ = [
@@ -301,6 +301,30 @@ class Connection(ScopeView):
             return Disconnect(error.code, error.reason)
         self._move_client(CONNECT)
         return Connect()
+
+    def _server_message(self, message: object) -> ReceiveEventDict:
+        """Check any event from the server for the raw ``receive``; return it as the plain ASGI
+        dict (a new one: ``{"type": "websocket.receive", "bytes": None, "text": "hi"}``, both
+        data keys present, as the spec allows, so that ``message["text"]`` and
+        ``message["bytes"]`` both work; a disconnect always has its ``code`` and ``reason``)."""
+        # Fast path: a data frame in a plain dict while data may flow (as in _server_event).
+        if type(message) is dict:
+            kind: object = message.get("type")  # narrowed before the compare: see _frame
+            if (
+                type(kind) is str
+                and kind == RECEIVE
+                and receive_allowed(self._client_state, self._app_state)
+            ):
+                frame = data_frame(message, RECEIVE)
+                if isinstance(frame, str):
+                    return {"type": "websocket.receive", "bytes": None, "text": frame}
+                return {"type": "websocket.receive", "bytes": frame, "text": None}
+        event = self._server_event(message)
+        if isinstance(event, Receive):
+            return {"type": "websocket.receive", "bytes": event.bytes, "text": event.text}
+        if isinstance(event, Disconnect):
+            return {"type": "websocket.disconnect", "code": event.code, "reason": event.reason}
+        return {"type": "websocket.connect"}
 
     def _handshake(self, message: object) -> None:
         """Check the event that opens the connection: it must be ``websocket.connect`` (or a

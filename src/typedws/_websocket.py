@@ -47,7 +47,7 @@ from typedws._state import (
     app_state_problem,
     client_ended,
 )
-from typedws.events import ReceiveEvent, SendEvent, SendEventDict
+from typedws.events import ReceiveEvent, ReceiveEventDict, SendEvent, SendEventDict
 from typedws.types import ASGIApp, Message, Scope
 from typedws.types import Receive as ReceiveCallable
 from typedws.types import Send as SendCallable
@@ -242,14 +242,19 @@ class WebSocket(Connection):
 
     # --- receiving ---------------------------------------------------------------------------
 
-    async def receive(self) -> ReceiveEvent:
-        """Receive the next raw ASGI event as a validated :mod:`typedws.events` Struct.
+    async def receive(self) -> ReceiveEventDict:
+        """Receive the next raw ASGI event, validated, as the plain dict the ASGI spec documents.
 
-        A disconnect is returned (as ``Disconnect``), not raised. ProtocolError for a malformed
-        or out-of-order event; WebSocketStateError if the client already disconnected.
+        Code written for Starlette's or Lilya's raw ``receive()`` runs unchanged
+        (``message["type"]``, ``message.get("text")``, ``message["code"]``), and a type checker
+        narrows the TypedDict union on ``message["type"]``. A data frame has both ``bytes`` and
+        ``text`` keys (one None); a disconnect has ``code`` and ``reason``. A disconnect is
+        returned, not raised. ProtocolError for a malformed or out-of-order event;
+        WebSocketStateError if the client already disconnected. :meth:`receive_event` gives
+        the same events as :mod:`typedws.events` Structs.
         """
         self._check_can_receive_raw()
-        return self._server_event(await self._receive())
+        return self._server_message(await self._receive())
 
     async def receive_event(self) -> ReceiveEvent:
         """Receive the next raw ASGI event as a validated :mod:`typedws.events` Struct
