@@ -8,7 +8,9 @@ One ASGI app routed by path, each route a typedws app with one production option
   ``/idle``: ``idle_timeout=0.5``; ``/rate``: ``rate_limit=(100, 1.0)``;
 * ``/chat``: an Endpoint echoing ``say`` as ``said``, whose ``on_shutdown`` sends ``bye`` with
   the count of what it sent; every handler prints ``FINALLY <n>`` in its ``finally`` (the test
-  counts them in the server's output). The lifespan goes to this app (a drain on shutdown).
+  counts them in the server's output). The lifespan goes to this app (a drain on shutdown),
+  with ``lifespan=``, which prints ``LIFESPAN START`` and ``LIFESPAN STOP open=<n>`` and puts
+  ``started_by`` in the state.
 * ``GET /stats``: the process's resident memory and the open connections; ``POST /drain``:
   ``await chat_app.drain(reason="deploying")``, answered once it is over.
 
@@ -18,10 +20,12 @@ Started as ``production_app:app`` (the tests put this folder on PYTHONPATH).
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
 
 import msgspec
 
-from typedws import Endpoint, Response, TypedWebSocket, WebSocket, websocket_app
+from typedws import Endpoint, Response, TypedWebSocket, WebSocket, WebSocketApp, websocket_app
 from typedws.types import Receive, Scope, Send
 
 
@@ -73,7 +77,14 @@ async def _echo(ws: WebSocket) -> None:
         await ws.send_text(text)
 
 
-chat_app = chat.app()
+@asynccontextmanager
+async def lifespan(app: WebSocketApp) -> AsyncGenerator[dict[str, str], None]:
+    print("LIFESPAN START", flush=True)
+    yield {"started_by": "lifespan"}  # the server copies it into every scope's state
+    print(f"LIFESPAN STOP open={app.connections}", flush=True)
+
+
+chat_app = chat.app(lifespan=lifespan)
 # The chat's handler with a finally that prints: the same options and hook as chat.app().
 chat_app.handler = _chat_handler
 
@@ -106,7 +117,14 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await route(scope, receive, send)
     elif scope["path"] == "/stats":
         open_connections = sum(route.connections for route in ROUTES.values())
-        body = msgspec.json.encode({"rss_kib": _rss_kib(), "connections": open_connections})
+        state = scope.get("state") or {}
+        body = msgspec.json.encode(
+            {
+                "rss_kib": _rss_kib(),
+                "connections": open_connections,
+                "started_by": state.get("started_by"),
+            }
+        )
         await Response(body, 200, media_type="application/json")(scope, receive, send)
     elif scope["path"] == "/drain":
         await chat_app.drain(reason="deploying")

@@ -109,8 +109,8 @@ def _http(process: ServerProcess, method: str, path: str) -> bytes:
         client.close()
 
 
-def _stats(process: ServerProcess) -> dict[str, int]:
-    result: dict[str, int] = msgspec.json.decode(_http(process, "GET", "/stats"))
+def _stats(process: ServerProcess) -> dict[str, Any]:
+    result: dict[str, Any] = msgspec.json.decode(_http(process, "GET", "/stats"))
     return result
 
 
@@ -139,6 +139,16 @@ async def _close_code(ws: ClientConnection, timeout: float = 10.0) -> int | None
 
 
 # --- each option, alone --------------------------------------------------------------------
+
+
+def test_the_lifespan_runs_around_the_server() -> None:
+    process = _start("uvicorn")
+    try:
+        assert "LIFESPAN START" in process.output()
+        assert _stats(process)["started_by"] == "lifespan"  # what it yielded, in the state
+    finally:
+        process.stop()
+    assert "LIFESPAN STOP open=0" in process.output()
 
 
 async def test_a_foreign_origin_gets_403_and_others_connect(server: ServerProcess) -> None:
