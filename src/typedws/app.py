@@ -143,6 +143,12 @@ class WebSocketApp:
 
     An instance of a class with ``async def __call__`` so that servers that inspect the
     application (uvicorn) detect ASGI 3 (docs/architecture.md, "mypyc facts").
+
+    Besides the options of :func:`websocket_app` (``limits``, ``lifespan``), it counts its open
+    connections (:attr:`connections`) and drains them (:meth:`drain`). ``on_shutdown`` is what
+    a drain runs for each open connection, ``on_shutdown(ws, code, reason)``, before closing it
+    (:meth:`typedws.Endpoint.app` passes the endpoint's ``on_shutdown`` hook); by default the
+    connection is just closed.
     """
 
     __slots__ = (
