@@ -177,3 +177,16 @@ async def test_bad_drain_arguments_are_refused(options: dict[str, object], words
     endpoint, _, _ = chat()
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace(")", r"\)")):
         await endpoint.app().drain(**options)  # type: ignore[arg-type]
+
+
+async def test_two_drains_at_once_both_end() -> None:
+    endpoint, finals, _ = chat()
+    app = endpoint.app()
+    async with connect(app, "/chat", endpoint=endpoint) as client:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(app.drain)
+            tasks.start_soon(app.drain)
+        assert await client.receive() == Bye(sent=0)  # one goodbye, not two
+        with pytest.raises(Closed):
+            await client.receive()
+    assert finals == ["disconnect 1001"]

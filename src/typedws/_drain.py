@@ -48,13 +48,15 @@ async def close_for_shutdown(ws: WebSocket, code: int, reason: str | None) -> No
 class _Open:
     """One running handler: its WebSocket and how to cancel it."""
 
-    __slots__ = ("cancelled", "scope", "task", "ws")
+    __slots__ = ("cancelled", "scope", "shut", "task", "ws")
 
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
         self.task: asyncio.Task[Any] | None = None
         self.scope: Any = None  # a trio.CancelScope under trio
         self.cancelled = False
+        #: Set by the first drain that shuts it down (a second drain leaves it alone).
+        self.shut = False
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -114,12 +116,15 @@ class Connections:
         if not entries:
             return
         logger.info("draining %d connection(s) with %d", len(entries), code)
-        self._all_done = new_event()
+        if self._all_done is None or self._all_done.is_set():
+            # (A drain already waiting shares its event: both wake when the last one ends.)
+            self._all_done = new_event()
 
         async def shut(entry: _Open) -> None:
             ws = entry.ws
-            if ws.application_state is not WebSocketState.CONNECTED:
+            if entry.shut or ws.application_state is not WebSocketState.CONNECTED:
                 return
+            entry.shut = True
             scope = ws.scope
             logger.info(
                 "closing %s from %s with %d: the application is draining",
