@@ -217,8 +217,10 @@ class WebSocketApp:
 
         Each open connection gets its shutdown hook (an Endpoint's ``on_shutdown``, which may
         send a typed goodbye), then is closed with ``code`` and ``reason``. Handlers then have
-        ``timeout`` seconds to return; those still running are cancelled. The lifespan shutdown
-        runs it too (with the defaults); a second drain finds nothing left to close.
+        ``timeout`` seconds to return; those still running are cancelled (a connection still
+        in its handshake, an ``on_connect`` hook running, is not closed: it is among those
+        cancelled if it has not ended by then). The lifespan shutdown runs it too (with the
+        defaults); a second drain finds nothing left to close.
 
         Raises:
             ValueError: RFC 6455 does not allow ``code`` to be sent, or ``reason`` is longer
