@@ -34,6 +34,8 @@ from typing import Any, NoReturn
 
 import pytest
 
+pytestmark = pytest.mark.static
+
 USAGE = sorted((Path(__file__).parent / "typing").glob("*.py"))
 USAGE_NAMES = {path.name for path in USAGE}
 SNIPPETS = "rejected_snippets.py"
@@ -50,8 +52,6 @@ from typedws import Codec, Endpoint, TypedWebSocket, WebSocket, client
 from typedws.broadcast import Broadcast, Channel
 from typedws.testing import Session, connect
 from typedws.types import Receive, Scope, Send
-
-pytestmark = pytest.mark.static
 
 
 class Chat(msgspec.Struct, tag=True):

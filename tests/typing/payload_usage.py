@@ -23,7 +23,7 @@ import msgspec
 from typing_extensions import assert_type
 
 from typedws import Codec, WebSocket
-from typedws.events import ReceiveEvent
+from typedws.events import ReceiveEvent, ReceiveEventDict
 from typedws.testing import Session, connect
 from typedws.types import ASGIApp, Receive, Scope, Send
 
@@ -51,7 +51,8 @@ ClientMessage: TypeAlias = Chat | Join | Leave
 
 
 async def receive_methods(ws: WebSocket) -> None:
-    assert_type(await ws.receive(), ReceiveEvent)
+    assert_type(await ws.receive(), ReceiveEventDict)
+    assert_type(await ws.receive_event(), ReceiveEvent)
     assert_type(await ws.receive_text(), str)
     assert_type(await ws.receive_bytes(), bytes)
 
