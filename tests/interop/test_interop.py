@@ -62,17 +62,15 @@ def _port_args(server: str, port: int) -> list[str]:
 
 
 # What a server lacks, by (server, feature): the test is skipped with this reason.
-_DAPHNE_SPEC = "daphne declares no ASGI spec_version (so 2.0)"
+_DAPHNE_SPEC = "daphne declares no ASGI spec_version, so typedws sends every field"
 SERVER_GAPS: dict[tuple[str, str], str] = {
     ("daphne", "denial response"): (
         "daphne has no websocket.http.response extension (no denial responses)"
     ),
     ("daphne", "accept headers"): (
-        f"{_DAPHNE_SPEC}: accept headers need 2.1, and daphne ignores them"
+        f"{_DAPHNE_SPEC}, but daphne ignores the headers of websocket.accept"
     ),
-    ("daphne", "close reason"): (
-        f"{_DAPHNE_SPEC}: a close reason needs 2.3, and daphne sends only the code"
-    ),
+    ("daphne", "close reason"): (f"{_DAPHNE_SPEC}, but daphne sends only the close code"),
     ("daphne", "empty frames"): (
         "daphne drops empty text and binary messages (it tests the payload for truth)"
     ),
