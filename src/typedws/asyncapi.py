@@ -31,6 +31,10 @@ what Draft 07 reads differently or not at all:
 - a ``$ref`` with sibling keywords (``description``, ``default``: Draft 07 ignores siblings of
   ``$ref``) is wrapped as ``{"allOf": [{"$ref": ...}], ...siblings}``.
 
+The document is the same on every msgspec typedws allows (0.19 and later): :func:`_components`
+names the components as msgspec 0.23 does where msgspec 0.19-0.22 cannot name them, and cleans
+docstring descriptions as 0.23 does.
+
 Everything else msgspec writes (``const``, ``format``, ``contentEncoding``, numeric
 ``exclusiveMinimum``...) means the same in Draft 07. A MessagePack endpoint's payloads are
 described by the same schemas (msgspec's JSON view of the types); its messages say
@@ -43,10 +47,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import os
 import re
 import sys
+import textwrap
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -124,9 +130,7 @@ def document(
     members = [(_members(endpoint.receives), _members(endpoint.sends)) for endpoint in endpoints]
     all_types = [tp for received, sent in members for tp in (*received, *sent)]
     try:
-        schemas, components = msgspec.json.schema_components(
-            all_types, ref_template=_SCHEMAS + "{name}"
-        )
+        schemas, components = _components(all_types)
     except TypeError as exc:
         raise TypeError(f"cannot describe the endpoints' messages: {exc}") from exc
     renames = _short_names(components)
@@ -215,6 +219,108 @@ def draft07(schema: Any, renames: Mapping[str, str] | None = None) -> Any:
     if "$ref" in node and len(node) > 1:
         return {"allOf": [{"$ref": node.pop("$ref")}], **node}
     return node
+
+
+def _components(all_types: Sequence[Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``msgspec.json.schema_components(all_types)``, the same on every msgspec typedws allows.
+
+    Two things msgspec 0.23 changed are made to match it on 0.19-0.22:
+
+    - Components that share both their name and their import path (``Envelope[Alpha]`` and
+      ``Envelope[Alpha]`` of two different ``Alpha`` classes, classes made by one factory):
+      msgspec before 0.23 gives both one name and fails on its own name map with a
+      ``KeyError``; 0.23 numbers them (``typedws.broadcast._types.Envelope``, ``..._2``). On
+      that ``KeyError`` the schemas are made again by msgspec's generator with the components
+      named here as 0.23 names them (:func:`_component_names`). Those internals are only used
+      on the released msgspec versions that have the bug, where they cannot change.
+    - A component's description (its class's docstring): 0.23 cleans it as
+      ``inspect.cleandoc`` does, earlier versions only dedent it, which leaves the
+      indentation of every line after the first on Python before 3.13
+      (:func:`_clean_docstring`).
+    """
+    ref_template = _SCHEMAS + "{name}"
+    schemas: tuple[Any, ...]
+    components: dict[str, Any]
+    try:
+        schemas, components = msgspec.json.schema_components(all_types, ref_template=ref_template)
+    except KeyError as exc:
+        try:
+            internals: Any = importlib.import_module("msgspec._json_schema")
+            infos = msgspec.inspect.multi_type_info(all_types)
+            component_types: dict[Any, Any] = internals._collect_component_types(infos)
+            names = _component_names(component_types, internals._get_class_name)
+            generator = internals._SchemaGenerator(names, None, ref_template)
+        except (ImportError, AttributeError, TypeError):
+            raise exc from None  # not the msgspec this works around: its own error
+        schemas = tuple(generator.to_schema(info) for info in infos)
+        components = {
+            names[cls]: generator.to_schema(info, False) for cls, info in component_types.items()
+        }
+    return schemas, {name: _clean_description(schema) for name, schema in components.items()}
+
+
+def _component_names(component_types: Iterable[Any], class_name: Any) -> dict[Any, str]:
+    """The component name of each type, as msgspec 0.23 gives them (its ``_build_name_map``).
+
+    A type's name (``class_name``: a generic's with its arguments) with each character outside
+    ``[a-zA-Z0-9.-_]`` replaced by ``_``; its import path when two types share that name; and
+    ``_2``, ``_3``... after a name already given, never taking a name another type prefers.
+    """
+
+    def normalize(name: str) -> str:
+        return _KEY_CHAR.sub("_", name)
+
+    short = {cls: normalize(class_name(cls)) for cls in component_types}
+    counts: dict[str, int] = {}
+    for name in short.values():
+        counts[name] = counts.get(name, 0) + 1
+    preferred = {
+        cls: normalize(f"{cls.__module__}.{cls.__qualname__}") if counts[name] > 1 else name
+        for cls, name in short.items()
+    }
+    reserved = set(preferred.values())
+    used: set[str] = set()
+    names: dict[Any, str] = {}
+    for cls, name in preferred.items():
+        candidate, suffix = name, 2
+        if candidate in used:
+            while (candidate := f"{name}_{suffix}") in used or candidate in reserved:
+                suffix += 1
+        names[cls] = candidate
+        used.add(candidate)
+    return names
+
+
+def _clean_description(schema: Any) -> Any:
+    """A component schema with its ``description`` (a docstring) cleaned as msgspec 0.23 does."""
+    node = _object(schema)
+    if node is not None and isinstance(description := node.get("description"), str):
+        return {**node, "description": _clean_docstring(description)}
+    return schema
+
+
+def _clean_docstring(doc: str) -> str:
+    """``doc`` as msgspec 0.23 takes a docstring into a description (its ``_get_doc``).
+
+    Dedented, tabs expanded, the first line's leading spaces and the other lines' common
+    indentation removed, leading and trailing blank lines dropped; ``inspect.cleandoc`` when a
+    line starts with whitespace other than spaces. Applied to what msgspec 0.19-0.22 wrote
+    (only dedented), it gives what 0.23 writes; applied to 0.23's, it changes nothing.
+    """
+    doc = textwrap.dedent(doc).expandtabs()
+    lines = doc.split("\n")
+    if any((content := line.lstrip(" ")) and content[0].isspace() for line in lines):
+        return inspect.cleandoc(doc)
+    lines[0] = lines[0].lstrip(" ")
+    margin = min(
+        (len(line) - len(line.lstrip(" ")) for line in lines[1:] if line.lstrip(" ")), default=0
+    )
+    lines[1:] = [line[margin:] for line in lines[1:]]
+    while lines and not lines[-1]:
+        lines.pop()
+    while lines and not lines[0]:
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _members(tp: Any) -> tuple[Any, ...]:
