@@ -26,6 +26,7 @@ import contextlib
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -354,4 +355,28 @@ async def test_drain_says_goodbye_to_50_connections(server_name: str) -> None:
     finally:
         process.stop()
     assert process.output().count("FINALLY ") == 50
+    assert "Traceback" not in process.output()
+
+
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+async def test_sigterm_says_goodbye_to_50_connections_with_a_drain_hook(server_name: str) -> None:
+    # sigterm_server.py runs the server with app.drain() before its own shutdown: SIGTERM alone.
+    port = free_port()
+    env = {"PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])}
+    process = ServerProcess(
+        server_name, ["sigterm_server", server_name, str(port)], port, cwd=HERE, env=env
+    ).start()
+    try:
+        clients = await asyncio.gather(*(_chat_client(process, n % 7) for n in range(50)))
+        assert _stats(process)["connections"] == 50
+        assert process.process is not None
+        process.process.send_signal(signal.SIGTERM)
+        results = await asyncio.gather(*(_goodbye(ws) for ws in clients))
+        for n, result in enumerate(results):
+            assert result == ({"type": "bye", "sent": n % 7}, 1001, "deploying")
+        assert process.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        process.stop()
+    assert process.output().count("FINALLY ") == 50
+    assert "LIFESPAN STOP open=0" in process.output()
     assert "Traceback" not in process.output()
