@@ -21,7 +21,15 @@ import msgspec
 import pytest
 
 from typedws import Endpoint
-from typedws.asyncapi import ASYNCAPI_VERSION, document, draft07, main
+from typedws.asyncapi import (
+    ASYNCAPI_VERSION,
+    _as_msgspec_023,
+    _clean_docstring,
+    _component_names,
+    document,
+    draft07,
+    main,
+)
 from typedws.broadcast import Envelope
 
 # -- A protocol with every shape the conversions touch --------------------------------------------
@@ -422,6 +430,112 @@ def test_component_names_stay_unique() -> None:
     for node in walk(doc):
         if "$ref" in node and node["$ref"].startswith("#/components/schemas/"):
             assert node["$ref"].removeprefix("#/components/schemas/") in schemas
+
+
+def test_names_without_msgspec_naming_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """msgspec before 0.23 fails with a KeyError in its own name map on the generics above:
+    the document is then made with the components named as 0.23 names them. Forced here on
+    every msgspec: the same document either way."""
+    twin: Any = make_twin()
+    endpoints = [
+        Endpoint("/e", receives=Alpha | twin, sends=Envelope[Alpha] | Ping),
+        Endpoint("/f", receives=Envelope[Alpha], sends=Envelope[twin]),
+        Endpoint("/g", receives=Ping, sends=Envelope[Notice]),
+    ]
+    expected = document(*endpoints, title="t", version="1")
+
+    def fail(*args: object, **kwargs: object) -> object:
+        raise KeyError("as msgspec 0.19-0.22 do")
+
+    monkeypatch.setattr(msgspec.json, "schema_components", fail)
+    assert document(*endpoints, title="t", version="1") == expected
+
+
+def test_component_names_as_msgspec_023_gives_them() -> None:
+    class A:
+        __module__ = "m"
+        __qualname__ = "A"
+
+    class B:
+        __module__ = "m"
+        __qualname__ = "A"  # made by a factory: the same import path
+
+    class C:
+        __module__ = "n"
+        __qualname__ = "A_2"  # would be taken by a suffix, but is C's own name
+
+    names = {A: "A", B: "A", C: "m.A_2", int: "int"}
+    assert _component_names(names, names.__getitem__) == {
+        A: "m.A",
+        B: "m.A_3",
+        C: "m.A_2",
+        int: "int",
+    }
+
+
+@pytest.mark.parametrize(
+    ("docstring", "description"),
+    [
+        ("One line.", "One line."),
+        # what msgspec 0.19-0.22 write on Python < 3.13 (dedented only), and 0.23's
+        ("Summary.\n\n    Body,\n      indented more.", "Summary.\n\nBody,\n  indented more."),
+        ("Summary.\n\nBody,\n  indented more.", "Summary.\n\nBody,\n  indented more."),
+        ("\n    Summary\n    on two lines.\n    ", "Summary\non two lines."),
+        ("\tTabbed\n\tlines", "Tabbed\nlines"),
+    ],
+)
+def test_docstrings_cleaned_as_msgspec_023_cleans_them(docstring: str, description: str) -> None:
+    assert _clean_docstring(docstring) == description
+    assert _clean_docstring(description) == description
+
+
+def test_docstring_descriptions_are_the_same_on_every_msgspec() -> None:
+    class Indented(msgspec.Struct):
+        """Summary.
+
+        Body,
+          indented more.
+        """
+
+    doc = document(Endpoint("/e", receives=Indented, sends=Indented), title="t", version="1")
+    schema = next(iter(doc["components"]["schemas"].values()))
+    assert schema["description"] == "Summary.\n\nBody,\n  indented more."
+
+
+def test_shapes_msgspec_019_writes_otherwise() -> None:
+    assert _as_msgspec_023(
+        {
+            "anyOf": [{"type": "null"}, {"$ref": "#/A"}, {"type": "integer"}],
+            "properties": {
+                "s": {"type": "array", "default": set()},
+                "b": {"type": "string", "default": bytearray()},
+                "default": {"type": "array", "prefixItems": [], "minItems": 0},
+            },
+        }
+    ) == {
+        "anyOf": [{"$ref": "#/A"}, {"type": "integer"}, {"type": "null"}],
+        "properties": {
+            "s": {"type": "array", "default": []},
+            "b": {"type": "string", "default": ""},
+            "default": {"type": "array", "minItems": 0},
+        },
+    }
+
+
+class Maybe(msgspec.Struct):
+    alpha: Alpha | None = None
+    tags: set[str] = msgspec.field(default_factory=set)
+
+
+def test_optional_structs_and_factory_defaults_are_the_same_on_every_msgspec() -> None:
+    doc = document(Endpoint("/e", receives=Maybe, sends=Maybe), title="t", version="1")
+    properties = doc["components"]["schemas"]["Maybe"]["properties"]
+    assert properties["alpha"]["anyOf"] == [
+        {"$ref": "#/components/schemas/Alpha"},
+        {"type": "null"},
+    ]
+    assert properties["tags"]["default"] == []
+    json.dumps(doc)
 
 
 def test_the_readme_example_runs() -> None:

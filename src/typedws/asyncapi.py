@@ -237,6 +237,8 @@ def _components(all_types: Sequence[Any]) -> tuple[tuple[Any, ...], dict[str, An
       ``inspect.cleandoc`` does, earlier versions only dedent it, which leaves the
       indentation of every line after the first on Python before 3.13
       (:func:`_clean_docstring`).
+
+    And three that 0.20-0.22 changed are made to match on 0.19 (:func:`_as_msgspec_023`).
     """
     ref_template = _SCHEMAS + "{name}"
     schemas: tuple[Any, ...]
@@ -256,7 +258,50 @@ def _components(all_types: Sequence[Any]) -> tuple[tuple[Any, ...], dict[str, An
         components = {
             names[cls]: generator.to_schema(info, False) for cls, info in component_types.items()
         }
-    return schemas, {name: _clean_description(schema) for name, schema in components.items()}
+    return tuple(_as_msgspec_023(schema) for schema in schemas), {
+        name: _clean_description(_as_msgspec_023(schema)) for name, schema in components.items()
+    }
+
+
+def _as_msgspec_023(schema: Any) -> Any:
+    """``schema`` with what msgspec 0.19 writes otherwise than later versions written as they do.
+
+    - A field's ``default`` from a ``default_factory`` (``set``, ``bytearray``) is the Python
+      object on 0.19 (not JSON: the document could not be written), its JSON form later
+      (``msgspec.to_builtins``, a no-op on JSON values);
+    - ``null`` is the last option of a union's ``anyOf`` (0.19 keeps it where the union has
+      it, and puts a union's Structs after it);
+    - no ``prefixItems`` for an ``array_like`` Struct or NamedTuple without fields (0.19 to
+      0.22 write ``[]``).
+    """
+    items = _array(schema)
+    if items is not None:
+        return [_as_msgspec_023(item) for item in items]
+    obj = _object(schema)
+    if obj is None:
+        return schema
+    node: dict[str, Any] = {}
+    for keyword, value in obj.items():
+        if keyword == "default":
+            node[keyword] = msgspec.to_builtins(value, str_keys=True)
+        elif keyword in _DATA:
+            node[keyword] = value
+        elif keyword == "prefixItems" and value == []:
+            continue
+        elif keyword == "anyOf" and (options := _array(_as_msgspec_023(value))) is not None:
+            node[keyword] = sorted(options, key=_is_null)  # a stable sort: null last
+        elif keyword in ("properties", "patternProperties", "$defs", "definitions"):
+            node[keyword] = {
+                name: _as_msgspec_023(sub)
+                for name, sub in typing.cast("dict[str, Any]", value).items()
+            }
+        else:
+            node[keyword] = _as_msgspec_023(value)
+    return node
+
+
+def _is_null(schema: object) -> bool:
+    return (_object(schema) or {}).get("type") == "null"
 
 
 def _component_names(component_types: Iterable[Any], class_name: Any) -> dict[Any, str]:
