@@ -93,6 +93,12 @@ _downgrade_logged: set[str] = set()
 _RECEIVE_STRUCT: Final = Receive
 _SEND_STRUCT: Final = Send
 
+# ``dict`` itself, typed as the event dicts of ASGI (str keys): the fast paths test
+# ``type(message) is _EVENT_DICT``, the same pointer compare as ``is dict``, which both checkers
+# narrow to ``dict[str, object]`` (pyright narrows ``is dict`` on an ``object`` to
+# ``dict[Unknown, Unknown]``, which its strict mode reports at every read).
+_EVENT_DICT: Final[type[dict[str, object]]] = dict
+
 #: The close code of a connection lost without a close frame (RFC 6455 section 7.1.5).
 _CONNECTION_LOST: Final = 1006
 
@@ -247,7 +253,7 @@ class Connection(ScopeView):
         # the general path below, which checks the same and explains what is wrong. (The event
         # type is narrowed to str before the compare: compiled, that is mypyc's string equality,
         # an identity test first -- servers write interned literals -- not a rich compare.)
-        if type(message) is dict:
+        if type(message) is _EVENT_DICT:
             kind: object = message.get("type")
             if (
                 type(kind) is str
@@ -277,7 +283,7 @@ class Connection(ScopeView):
         """Check any event from the server for the raw ``receive``; return its Struct."""
         # Fast path: a data frame in a plain dict while data may flow (the state does not
         # change); the general path below checks the same and explains a refusal.
-        if type(message) is dict:
+        if type(message) is _EVENT_DICT:
             kind: object = message.get("type")  # narrowed before the compare: see _frame
             if (
                 type(kind) is str
@@ -308,7 +314,7 @@ class Connection(ScopeView):
         data keys present, as the spec allows, so that ``message["text"]`` and
         ``message["bytes"]`` both work; a disconnect always has its ``code`` and ``reason``)."""
         # Fast path: a data frame in a plain dict while data may flow (as in _server_event).
-        if type(message) is dict:
+        if type(message) is _EVENT_DICT:
             kind: object = message.get("type")  # narrowed before the compare: see _frame
             if (
                 type(kind) is str
@@ -415,7 +421,7 @@ class Connection(ScopeView):
         # Struct with exactly one of text (a str) and bytes (bytes) set. Anything else (and
         # every refusal) takes the general path, which checks the same and explains.
         if send_allowed(self._app_state) and self._client_state == CONNECTED:
-            if type(message) is dict:
+            if type(message) is _EVENT_DICT:
                 kind: object = message.get("type")  # narrowed before the compare: see _frame
                 if type(kind) is str and kind == SEND:
                     text = message.get("text")
@@ -515,7 +521,10 @@ def bytes_message(conn: Connection, data: object, method: str) -> dict[str, obje
     if type(data) is bytes:
         payload: bytes = data
     elif isinstance(data, (bytes, bytearray, memoryview)):
-        payload = bytes(data)
+        # pyright narrows to memoryview[Unknown] here (isinstance drops the type argument's
+        # default), and every form that it narrows to memoryview[int] costs a second check or a
+        # cast() call per message; the argument is fine for bytes() whatever the item type.
+        payload = bytes(data)  # pyright: ignore[reportUnknownArgumentType]
     else:
         raise TypeError(
             f"{method}() takes bytes, bytearray or memoryview, got {type(data).__name__}"
@@ -617,7 +626,7 @@ def json_payload(
     # dict, the event and state checks of _frame and data_frame written out inline (one
     # native call instead of three). Anything else takes the general path below, which
     # checks the same and raises the explaining error.
-    if type(message) is dict:
+    if type(message) is _EVENT_DICT:
         kind: object = message.get("type")  # narrowed before the compare: see Connection._frame
         if (
             type(kind) is str

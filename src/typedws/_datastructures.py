@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 from multidict import CIMultiDict, MultiDict, MultiDictProxy
@@ -47,6 +47,11 @@ __all__ = [
     "url_from_scope",
 ]
 
+# ``dict`` itself, typed as a scope (str keys): ``type(x) is _SCOPE_DICT`` is the same pointer
+# compare as ``is dict``, and both checkers narrow it to ``dict[str, object]`` (pyright narrows
+# ``is dict`` on an ``object`` to ``dict[Unknown, Unknown]``, which strict mode reports).
+_SCOPE_DICT: Final[type[dict[str, object]]] = dict
+
 
 class Address(NamedTuple):
     """A peer's network address, as ASGI gives it: ``Address(host="127.0.0.1", port=52814)``."""
@@ -62,11 +67,13 @@ class Address(NamedTuple):
 def _items(value: object) -> list[object] | tuple[object, ...] | None:
     """A scope field the ASGI spec types as an Iterable, as a list or tuple (None if it is
     not an iterable, or is a str or bytes, which iterate but are never what the spec means)."""
+    # The casts (here and below: once per connection): pyright narrows isinstance on an
+    # ``object`` to the class with Unknown type arguments, and strict mode reports every read.
     if isinstance(value, (list, tuple)):
-        return value
+        return cast("list[object] | tuple[object, ...]", value)
     if isinstance(value, (str, bytes, bytearray, memoryview)) or not isinstance(value, Iterable):
         return None
-    return tuple(value)
+    return tuple(cast("Iterable[object]", value))
 
 
 def raw_headers(raw: object) -> list[tuple[bytes, bytes]]:
@@ -81,18 +88,29 @@ def raw_headers(raw: object) -> list[tuple[bytes, bytes]]:
     else (None, a str, a number...), naming the type.
     """
     if type(raw) is list:
-        return raw  # the usual case: no copy, no check here
+        # the usual case: no copy, no check here (decode_headers checks the items)
+        return cast("list[tuple[bytes, bytes]]", raw)
+    given: object = raw  # not narrowed below, for the error message (see _items for the casts)
     if isinstance(raw, (str, bytes, bytearray, memoryview)) or not isinstance(raw, Iterable):
         raise ProtocolError(
             "scope['headers'] must be an iterable of [name, value] byte pairs, "
-            f"got {type(raw).__name__}"
+            f"got {type(given).__name__}"
         )
-    items: Iterable[object] = raw.items() if isinstance(raw, Mapping) else raw
+    items: Iterable[object] = (
+        cast("Mapping[object, object]", raw).items()
+        if isinstance(raw, Mapping)
+        else cast("Iterable[object]", raw)
+    )
     pairs: list[tuple[bytes, bytes]] = []
     for index, item in enumerate(items):
-        if isinstance(item, (tuple, list)) and len(item) == 2:
-            name = _header_bytes(item[0])
-            value = _header_bytes(item[1])
+        pair = (
+            cast("tuple[object, ...] | list[object]", item)
+            if isinstance(item, (tuple, list))
+            else None
+        )
+        if pair is not None and len(pair) == 2:
+            name = _header_bytes(pair[0])
+            value = _header_bytes(pair[1])
             if name is not None and value is not None:
                 pairs.append((name, value))
                 continue
@@ -117,13 +135,21 @@ def decode_headers(raw: object) -> CIMultiDict[str]:
     is the header value as a byte string"; servers send tuples or lists, both are accepted. Order
     and duplicates are kept. Raises ``ProtocolError`` naming the first bad item.
     """
-    if not isinstance(raw, (list, tuple)):
-        raw = raw_headers(raw)
+    items: Iterable[object] = (
+        cast("list[object] | tuple[object, ...]", raw)  # see _items for the casts
+        if isinstance(raw, (list, tuple))
+        else raw_headers(raw)
+    )
     pairs: list[tuple[str, str]] = []
-    for index, item in enumerate(raw):
-        if isinstance(item, (tuple, list)) and len(item) == 2:
-            name = item[0]
-            value = item[1]
+    for index, item in enumerate(items):
+        pair = (
+            cast("tuple[object, ...] | list[object]", item)
+            if isinstance(item, (tuple, list))
+            else None
+        )
+        if pair is not None and len(pair) == 2:
+            name = pair[0]
+            value = pair[1]
             if isinstance(name, bytes) and isinstance(value, bytes):
                 # latin-1 maps every octet to one code point: lossless, and what HTTP intends
                 # for field values (RFC 9110 section 5.5).
@@ -264,7 +290,7 @@ def path_params_from_scope(scope: Mapping[str, Any]) -> dict[str, Any]:
         return {}
     if not isinstance(params, dict):
         raise ProtocolError(f"scope['path_params'] must be a dict, got {type(params).__name__}")
-    return params
+    return cast("dict[str, Any]", params)  # see _items for the casts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,9 +320,14 @@ def _host_header(headers: object) -> str | None:
         except ProtocolError:
             return None
     if isinstance(headers, (list, tuple)):
-        for item in headers:
-            if isinstance(item, (list, tuple)) and len(item) == 2 and item[0] == b"host":
-                value = item[1]
+        for item in cast("list[object] | tuple[object, ...]", headers):  # see _items
+            pair = (
+                cast("list[object] | tuple[object, ...]", item)
+                if isinstance(item, (list, tuple))
+                else None
+            )
+            if pair is not None and len(pair) == 2 and pair[0] == b"host":
+                value = pair[1]
                 if isinstance(value, bytes):
                     return value.decode("latin-1")
     return None
@@ -394,7 +425,11 @@ def _spec_version(scope: Scope) -> tuple[int, int] | None:
     """The websocket spec version the server declares, or None when it declares none (or
     something that is not a version)."""
     asgi = scope.get("asgi")
-    version = asgi.get("spec_version") if type(asgi) is dict or isinstance(asgi, Mapping) else None
+    version = (
+        cast("Mapping[str, object]", asgi).get("spec_version")  # see _items for the casts
+        if type(asgi) is dict or isinstance(asgi, Mapping)
+        else None
+    )
     if not isinstance(version, str):
         return None
     known = _KNOWN_VERSIONS.get(version)
@@ -425,7 +460,7 @@ class ScopeView(Mapping[str, Any]):
         # first: a pointer compare, after which compiled code reads the dict directly (a Mapping
         # would be read through a method call, and the ABC check walks abc's cache).
         given: object = scope
-        if type(given) is dict:  # noqa: SIM114  (two branches: here it is narrowed to dict)
+        if type(given) is _SCOPE_DICT:  # noqa: SIM114  (two branches: here it is narrowed to dict)
             scope_type = given.get("type")
         elif isinstance(given, Mapping):
             scope_type = given.get("type")
@@ -563,7 +598,7 @@ class ScopeView(Mapping[str, Any]):
             if found is None:
                 state = {}
             elif isinstance(found, dict):
-                state = found
+                state = cast("dict[str, Any]", found)  # see _items for the casts
             else:
                 raise ProtocolError(f"scope['state'] must be a dict, got {type(found).__name__}")
             self._state = state

@@ -17,7 +17,7 @@ module never logs, awaits or performs I/O.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Final
+from typing import Final, cast
 
 from typedws._errors import ProtocolError, raise_from
 from typedws._state import (
@@ -46,6 +46,15 @@ _NUL: Final = 0
 #: Close reasons travel in a control frame, whose payload is at most 125 bytes, two of them the
 #: code (RFC 6455 section 5.5).
 MAX_CLOSE_REASON_BYTES: Final = 123
+# ``dict`` itself, typed as the event dicts of ASGI (str keys): ``type(message) is _EVENT_DICT``
+# is the same pointer compare as ``is dict``, and both checkers narrow it to ``dict[str, object]``
+# (pyright narrows ``is dict`` on an ``object`` to ``dict[Unknown, Unknown]``, which its strict
+# mode reports at every read). ``isinstance`` keeps no such type argument: the rare non-dict
+# mappings below are cast, next to the copy that they cost anyway.
+_EVENT_DICT: Final[type[dict[str, object]]] = dict
+# ``list`` and ``tuple`` likewise, for header_pairs' exact-type tests.
+_LIST: Final[type[list[object]]] = list
+_TUPLE: Final[type[tuple[object, ...]]] = tuple
 
 
 def _type_name(value: object) -> str:
@@ -61,10 +70,10 @@ def server_event(message: object) -> tuple[str, dict[str, object]]:
     Raises ProtocolError if it is not a mapping, has no string ``type``, or its type is not a
     websocket event a server sends (``websocket.connect``, ``.receive`` or ``.disconnect``).
     """
-    if type(message) is dict:
-        event: dict[str, object] = message
+    if type(message) is _EVENT_DICT:
+        event = message
     elif isinstance(message, Mapping):
-        event = dict(message)
+        event = dict(cast("Mapping[str, object]", message))
     else:
         raise ProtocolError(
             f"the server sent a {_type_name(message)} where an ASGI event dict was expected"
@@ -197,7 +206,8 @@ def _header_bytes(value: object, what: str) -> bytes:
                 f"header {what} {value!r} has characters outside latin-1; encode it first"
             ) from None
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value)
+        # Cast: pyright narrows to memoryview[Unknown] (isinstance drops the default type argument).
+        return bytes(cast("bytes | bytearray | memoryview[int]", value))
     raise ValueError(f"header {what} must be bytes or str, got {_type_name(value)}")
 
 
@@ -219,23 +229,28 @@ def header_pairs(headers: object) -> list[tuple[bytes, bytes]]:
         return []
     # The exact-type tests first: they are what callers pass nearly always, and cost a pointer
     # compare where the ABC isinstance checks below cost a trip through abc's subclass cache.
-    if type(headers) is list or type(headers) is tuple:
+    if type(headers) is _LIST or type(headers) is _TUPLE:
         items: Iterable[object] = headers
     elif isinstance(headers, Mapping):
-        items = headers.items()
+        items = cast("Mapping[object, object]", headers).items()
     elif isinstance(headers, (str, bytes, bytearray)) or not isinstance(headers, Iterable):
         raise ValueError(
             "headers must be a mapping or an iterable of (name, value) pairs, "
             f"got {_type_name(headers)}"
         )
     else:
-        items = headers
+        items = cast("Iterable[object]", headers)
     result: list[tuple[bytes, bytes]] = []
     for item in items:
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
+        pair = (
+            cast("tuple[object, ...] | list[object]", item)
+            if isinstance(item, (tuple, list))
+            else None
+        )
+        if pair is None or len(pair) != 2:
             raise ValueError(f"each header must be a (name, value) pair, got {item!r}")
-        name = _header_bytes(item[0], "name").lower()
-        value = _header_bytes(item[1], "value")
+        name = _header_bytes(pair[0], "name").lower()
+        value = _header_bytes(pair[1], "value")
         if not name or not _is_token(name):
             raise ValueError(f"header name {name!r} is not a valid HTTP token")
         # Byte values, not one-byte strings: ``13 in value`` is a memchr, while ``b"\r" in
@@ -261,16 +276,20 @@ def app_event(message: object) -> tuple[str, dict[str, object]]:
     # A dict-typed ``fields`` lets compiled code use dict lookups (a Mapping-typed one would
     # look up and call ``.get`` as a method each time); another mapping is copied into one.
     fields: dict[str, object]
-    if type(message) is dict or isinstance(message, Mapping):  # exact type first: see above
-        fields = message if type(message) is dict else dict(message)
+    event_type: object
+    if type(message) is _EVENT_DICT:  # exact type first: see above
+        fields = message
         event_type = fields.get("type")
-        if not isinstance(event_type, str):
-            raise ProtocolError(
-                "the application sent an event without a str 'type' field "
-                f"(got {_type_name(event_type)})"
-            )
+    elif isinstance(message, Mapping):
+        fields = dict(cast("Mapping[str, object]", message))
+        event_type = fields.get("type")
     else:
-        event_type, fields = _struct_event(message)
+        event_type, fields = _struct_event(message)  # a str tag: the check below passes
+    if not isinstance(event_type, str):
+        raise ProtocolError(
+            "the application sent an event without a str 'type' field "
+            f"(got {_type_name(event_type)})"
+        )
     if event_type not in SEND_EVENT_TYPES:
         raise ProtocolError(
             f"the application sent an event of type {event_type!r}, which is not a websocket "
@@ -325,7 +344,8 @@ def app_event(message: object) -> tuple[str, dict[str, object]]:
         )
     # bytes(body) copies a bytearray or memoryview; for bytes it is the same object, and the call
     # (a builtins lookup and a type call in compiled code) would cost more than the whole check.
-    payload = body if type(body) is bytes else bytes(body)
+    buffer = cast("bytes | bytearray | memoryview[int]", body)  # see _header_bytes
+    payload = buffer if type(buffer) is bytes else bytes(buffer)
     return event_type, {"type": RESPONSE_BODY, "body": payload, "more_body": more_body}
 
 
@@ -334,7 +354,10 @@ def data_frame_from_app(fields: Mapping[str, object]) -> str | bytes:
     data = fields.get("bytes")
     text = fields.get("text")
     if text is None and isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
+        # pyright narrows to memoryview[Unknown] here (isinstance drops the type argument's
+        # default), and every form that it narrows to memoryview[int] costs a second check or a
+        # cast() call per message; the argument is fine for bytes() whatever the item type.
+        return bytes(data)  # pyright: ignore[reportUnknownArgumentType]
     if isinstance(fields, dict):
         return data_frame(fields, SEND)
     return data_frame(dict(fields), SEND)
@@ -393,4 +416,4 @@ def _struct_tag(message: object) -> str:
 def _struct_fields(message: object) -> tuple[str, ...]:
     names = getattr(message, "__struct_fields__", ())
     assert isinstance(names, tuple)
-    return names
+    return cast("tuple[str, ...]", names)  # msgspec's field names
