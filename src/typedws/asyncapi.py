@@ -31,9 +31,13 @@ what Draft 07 reads differently or not at all:
 - a ``$ref`` with sibling keywords (``description``, ``default``: Draft 07 ignores siblings of
   ``$ref``) is wrapped as ``{"allOf": [{"$ref": ...}], ...siblings}``.
 
-The document is the same on every msgspec typedws allows (0.19 and later): :func:`_components`
-names the components as msgspec 0.23 does where msgspec 0.19-0.22 cannot name them, and cleans
-docstring descriptions as 0.23 does.
+msgspec's schemas changed between 0.19 and 0.23; :func:`_components` makes the document what
+0.23 writes on every msgspec typedws allows: components named as 0.23 names them where 0.19-0.22
+cannot name them, docstring descriptions cleaned as 0.23 cleans them, and 0.19's factory
+defaults, ``null`` options and empty ``prefixItems`` written as later versions write them. Left
+as each msgspec writes them (type information the schema no longer has): ``uniqueItems`` for a
+``set`` (0.20 and later), ``propertyNames`` for ``Literal`` or ``Enum`` keys of a ``dict`` and the
+``default`` of a dataclass field with a ``default_factory`` (0.23).
 
 Everything else msgspec writes (``const``, ``format``, ``contentEncoding``, numeric
 ``exclusiveMinimum``...) means the same in Draft 07. A MessagePack endpoint's payloads are
