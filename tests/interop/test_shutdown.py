@@ -76,9 +76,15 @@ FINDINGS: dict[str, Finding] = {
     "daphne": Finding(None, (), 0, frozenset(), None),
     # granian drops the connections at once (handlers see 1005) and sends lifespan.shutdown
     # at the same time: whether it comes before the handlers noticed is a race (if it does,
-    # the drain's goodbye and close go nowhere, and a later send is a state error).
+    # the drain's goodbye and close go nowhere, and a later send is a state error; a goodbye
+    # may even be cancelled, and that handler ends only when the drain's timeout cancels it,
+    # with the process exiting before its finally's send).
     "granian": Finding(
-        None, (), CLIENTS, frozenset({"WebSocketDisconnect", "WebSocketStateError"}), None
+        None,
+        (),
+        CLIENTS,
+        frozenset({"WebSocketDisconnect", "WebSocketStateError", "CancelledError"}),
+        None,
     ),
 }
 
@@ -136,7 +142,10 @@ async def test_what_a_signal_does_to_open_websockets(name: str, sig: signal.Sign
     assert {code for _, code in results} == {expected.code}, results
     assert {received for received, _ in results} == {expected.received}, results
     assert len(finals) == expected.finally_ran, process.output()
-    assert len(lates) == len(finals), process.output()
+    if name == "granian":
+        assert len(lates) <= len(finals), process.output()
+    else:
+        assert len(lates) == len(finals), process.output()
     assert {line.split()[1] for line in lates} <= expected.late_send, process.output()
     if name == "daphne":
         assert lifespan == []  # no lifespan at all
