@@ -23,9 +23,12 @@ def flood(url: str, seconds: float, rate: int) -> dict[str, object]:
     codes: Counter[str] = Counter()
     until = time.monotonic() + seconds
     while time.monotonic() < until:
-        # max_queue=None: the echoes are read (and dropped) as they come, so the close frame
-        # behind them is seen at once; a client that reads nothing is throttled by TCP instead.
-        with connect(url, open_timeout=30, close_timeout=10, max_size=None, max_queue=None) as ws:
+        # A queue that never fills: the echoes are read (and dropped) as they come, so the close
+        # frame behind them is seen at once; a client that reads nothing is throttled by TCP
+        # instead. (A large number rather than None: websockets takes None from 15.0 only.)
+        with connect(
+            url, open_timeout=30, close_timeout=10, max_size=None, max_queue=1 << 20
+        ) as ws:
             try:
                 tick = time.monotonic()
                 while time.monotonic() < until:
