@@ -81,11 +81,18 @@ def _install_typedws(session: nox.Session, *, compiled: bool, lock: str | None) 
 
 
 def _pytest(session: nox.Session, *, compiled: bool, static: bool = False) -> None:
-    """The suite against the installed build; the tests marked ``static`` (type checkers and
-    Node tools over sources: neither the interpreter nor the build changes what they find) only
-    where ``static`` is set, so that a CI run pays for them once."""
+    """The suite against the installed build.
+
+    Two markers keep a CI run under its time: the tests marked ``static`` (type checkers and
+    Node tools over sources: neither the interpreter nor the build changes what they find) run
+    only where ``static`` is set, once per run; the ``heavy`` ones (server processes signalled
+    or flooded) on the default Python only, in both builds.
+    """
     env = {"TYPEDWS_EXPECT_COMPILED": "1" if compiled else "0"}
-    args = () if static else ("-m", "not static")
+    skip = [] if static else ["static"]
+    if session.python != PYTHON:
+        skip.append("heavy")
+    args = ("-m", " and ".join(f"not {marker}" for marker in skip)) if skip else ()
     # Run from a temporary directory: tests must import the installed package, not src/.
     session.run(
         "pytest",
@@ -364,7 +371,8 @@ def _test_wheel(session: nox.Session, wheel: str, python: str) -> bool:
 
 
 def _run_tests(session: nox.Session, test_file: str, env: dict[str, str], *args: str) -> None:
-    """pytest on one test file, against the installed compiled build, figures shown (-s)."""
+    """pytest on test files (several separated by spaces), against the installed compiled
+    build, figures shown (-s)."""
     session.run(
         "pytest",
         "-p",
@@ -373,7 +381,7 @@ def _run_tests(session: nox.Session, test_file: str, env: dict[str, str], *args:
         "-c",
         str(ROOT / "pyproject.toml"),
         "-s",
-        str(ROOT / "tests" / test_file),
+        *(str(ROOT / "tests" / name) for name in test_file.split()),
         *args,
         *session.posargs,
         env={"TYPEDWS_EXPECT_COMPILED": "1", **env},
@@ -394,12 +402,15 @@ def fuzz(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def soak(session: nox.Session) -> None:
-    """The full load and fault run through uvicorn (TYPEDWS_SOAK=1): 500 clients x 200 JSON
-    messages, 5 rounds of 100 dropped connections, compiled build; prints the figures."""
+    """The full load and fault runs (TYPEDWS_SOAK=1), compiled build, figures printed: through
+    uvicorn 500 clients x 200 JSON messages and 5 rounds of 100 dropped connections; hostile
+    clients against the production options, five 20 s rounds; SIGINT as well as SIGTERM on
+    every server of the interop matrix."""
     lock = _lock(PYTHON)
     _install_locked(session, lock)
     _install_typedws(session, compiled=True, lock=lock)
-    _run_tests(session, "test_load.py", {"TYPEDWS_SOAK": "1"})
+    files = "test_load.py test_production_server.py interop/test_shutdown.py"
+    _run_tests(session, files, {"TYPEDWS_SOAK": "1"})
 
 
 @nox.session(python=PYTHON)

@@ -52,7 +52,7 @@ MEMORY_SLACK_KIB = 20 * 1024
 #: Rounds of hostile clients; memory is compared between the first and the last.
 ROUNDS = 5 if SOAK else 2
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(600 if SOAK else 120)]
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy, pytest.mark.timeout(600 if SOAK else 120)]
 
 
 @pytest.fixture

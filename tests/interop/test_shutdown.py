@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 CLIENTS = 3
 SOAK = os.environ.get("TYPEDWS_SOAK", "") not in ("", "0")
 
-pytestmark = [pytest.mark.anyio, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.anyio, pytest.mark.heavy, pytest.mark.timeout(120)]
 
 
 @pytest.fixture
