@@ -23,7 +23,7 @@ COMPILED_MODULES = [
     "src/typedws/broadcast/_hub.py",  # broadcast: message ids, fan-out, subscriber queues, gaps
 ]
 
-# Modules kept out of compilation, each with its reason (see design.md section 6):
+# Modules kept out of compilation, each with its reason (see docs/architecture.md):
 #   __init__.py  - re-exports only; nothing to speed up
 #   types.py     - type aliases for ASGI 3 (Scope, Receive, Send, ASGIApp)
 #   events.py    - msgspec.Struct subclasses: mypyc cannot compile the Struct metaclass
@@ -35,7 +35,7 @@ COMPILED_MODULES = [
 #                  interpreted so uvicorn's inspection sees a plain async __call__ (ASGI 3)
 #   testing.py   - test-only client on anyio, an optional dependency; nothing hot
 #   _endpoint.py - Endpoint's declaration (once per endpoint); mypyc 2.x miscompiles its overloads
-#   _limits.py, _drain.py, _loop.py - the production options (design.md section 8): async
+#   _limits.py, _drain.py, _loop.py - the production options (docs/architecture.md): async
 #                  wrappers around receive/send and task handling per connection; awaiting gains
 #                  nothing from mypyc, and they cost nothing per message when the options are unset
 #   client.py    - the typed client: awaits on the optional websockets library; nothing to speed up

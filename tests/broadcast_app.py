@@ -7,7 +7,7 @@
 
 The Broadcast connects in the lifespan, from ``TYPEDWS_TEST_REDIS_URL`` (subscriber queues of
 ``TYPEDWS_TEST_QUEUE_SIZE``). The app is an instance
-of a class with an ``async __call__`` so that uvicorn detects ASGI 3 (design.md section 6).
+of a class with an ``async __call__`` so that uvicorn detects ASGI 3 (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Shared fixtures: every async test runs under asyncio and under trio (design.md section 1)."""
+"""Shared fixtures: every async test runs under asyncio and under trio (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The application tests/test_production_server.py runs behind real uvicorn and hypercorn.
 
 One ASGI app routed by path, each route a typedws app with one production option
-(design.md section 8), plus a chat Endpoint for draining:
+(docs/architecture.md), plus a chat Endpoint for draining:
 
 * ``/echo``: no option (the well-behaved clients' echo);
 * ``/origin``: ``allowed_origins=["https://good.example"]``; ``/size``: ``max_message_size=1024``;

@@ -1,4 +1,4 @@
-"""The production options of websocket_app / Endpoint.app, in memory (design.md section 8).
+"""The production options of websocket_app / Endpoint.app, in memory (docs/architecture.md).
 
 ``lifespan=``, ``allowed_origins=``, ``max_message_size=``, ``idle_timeout=``, ``rate_limit=``
 through ``typedws.testing.connect``, under asyncio and trio (conftest's anyio_backend), plus

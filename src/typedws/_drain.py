@@ -1,4 +1,4 @@
-"""The open connections of an application, and draining them (design.md section 8).
+"""The open connections of an application, and draining them (docs/architecture.md).
 
 ``WebSocketApp`` runs each handler through :meth:`Connections.run`, which counts it and keeps
 a way to cancel it: the handler's asyncio task, or a trio cancel scope around it (found the way

@@ -13,7 +13,7 @@ not an isinstance chain), the handler runs, and a returned message goes out thro
 :meth:`TypedWebSocket.send`, which checks it is a member of ``sends`` (a set lookup on its class
 when ``sends`` is a union of classes; a msgspec round trip for other type forms) and sends it.
 
-Invalid messages (design.md section 7): without an ``on_invalid`` hook the connection is closed
+Invalid messages (docs/architecture.md): without an ``on_invalid`` hook the connection is closed
 with RFC 6455 section 7.4.1's codes: 1003 for the wrong frame kind, 1007 for bytes that are not
 valid UTF-8 / JSON / MessagePack (or nested too deeply), 1008 for a message that does not match
 ``receives``, 1009 for one too big. The close reason is the PayloadError's message, cut to the

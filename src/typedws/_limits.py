@@ -1,7 +1,7 @@
 """The per-connection limits of an application: origin, message size, idle time, message rate.
 
 ``websocket_app(..., allowed_origins=, max_message_size=, idle_timeout=, rate_limit=)``
-(design.md section 8). This module owns checking those options (:class:`Limits`) and enforcing
+(docs/architecture.md). This module owns checking those options (:class:`Limits`) and enforcing
 them on one connection (:class:`Guard`). It knows ASGI events only as dicts; the WebSocket
 never sees it: the guard sits between the server's ``receive``/``send`` and the WebSocket, so
 every check happens before anything is decoded, and an application that sets none of the

@@ -5,9 +5,10 @@ still expose ``.scheme``, ``.hostname``, ``.port``... without a second object to
 ``URL`` subclasses ``str``; the string is the URL exactly as given and the parts are parsed once,
 eagerly, so a malformed URL fails at construction with a message saying what is wrong.
 
-This module is not compiled: mypyc native classes cannot inherit from ``str`` (design.md section
-6), and the parsing itself is ``urllib.parse``, which is interpreted either way. Building a URL from
-an ASGI scope lives in the compiled ``_datastructures`` module (``url_from_scope``).
+This module is not compiled: mypyc native classes cannot inherit from ``str``
+(docs/architecture.md), and the parsing itself is ``urllib.parse``, which is interpreted either
+way. Building a URL from an ASGI scope lives in the compiled ``_datastructures`` module
+(``url_from_scope``).
 
 Which parts are decoded:
 - ``path``, ``username`` and ``password`` are percent-decoded: they have no inner structure, and a

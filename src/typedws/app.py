@@ -3,12 +3,12 @@
 ``websocket_app(handler)`` turns ``async def handler(ws: WebSocket) -> None`` into an ASGI 3
 application that any server (uvicorn, hypercorn, daphne, granian) or router (Starlette, Lilya)
 can mount. It owns what happens around the handler: the scope types that are not websockets,
-and a handler that fails, and the production options of design.md section 8: the lifespan, the
+and a handler that fails, and the production options (docs/architecture.md): the lifespan, the
 origin check, the per-connection limits (typedws._limits) and draining (typedws._drain). It
 knows nothing about frames or events; that is the WebSocket's job.
 
 This module is not compiled (setup.py lists why): its only code is ``async def`` around one
-handler call, and compiled ``async def`` is no faster (docs/architecture.md, "mypyc facts").
+handler call, and compiled ``async def`` is no faster (docs/architecture.md).
 Keeping it interpreted also makes ASGI 3 detection trivially right: uvicorn looks at the
 application and picks ASGI 2 unless ``__call__`` is a coroutine function, which for a plain
 Python class it is.
@@ -142,7 +142,7 @@ class WebSocketApp:
     """The ASGI 3 application :func:`websocket_app` returns; ``handler`` is the wrapped coroutine.
 
     An instance of a class with ``async def __call__`` so that servers that inspect the
-    application (uvicorn) detect ASGI 3 (docs/architecture.md, "mypyc facts").
+    application (uvicorn) detect ASGI 3 (docs/architecture.md).
 
     Besides the options of :func:`websocket_app` (``limits``, ``lifespan``), it counts its open
     connections (:attr:`connections`) and drains them (:meth:`drain`). ``on_shutdown`` is what
@@ -184,7 +184,7 @@ class WebSocketApp:
                 "lifespan must be a function taking the app and returning an async context "
                 f"manager (e.g. an @asynccontextmanager), got {type(lifespan).__name__}"
             )
-        #: The options of design.md section 8, checked (origins, size, idle time, rate).
+        #: The options of docs/architecture.md, checked (origins, size, idle time, rate).
         self.limits: Limits = Limits(
             allowed_origins=allowed_origins,
             max_message_size=max_message_size,

@@ -1,7 +1,7 @@
 """The AsyncAPI 3 document of a set of endpoints, and the command that writes it.
 
 ``document(chat, title="Chat", version="1.0.0")`` describes each :class:`~typedws.Endpoint` as
-AsyncAPI 3.1.0 sees a websocket service (design.md section 7): one channel per endpoint at its
+AsyncAPI 3.1.0 sees a websocket service (docs/architecture.md): one channel per endpoint at its
 path, with the ``ws`` channel binding (asyncapi/bindings, websockets 0.1.0: the handshake is an
 HTTP ``GET``); one message per member of ``receives`` and of ``sends``; and two operations per
 channel. AsyncAPI 3 states an operation's ``action`` from the point of view of the application
@@ -543,7 +543,7 @@ def _wire_notes(format: Format, mode: str) -> str:
         )
     else:
         frames, wrong, bad = "JSON in text frames", "a binary frame", "not valid JSON"
-    # RFC 6455 section 7.4.1 names the codes; design.md section 7 says which the server uses.
+    # RFC 6455 section 7.4.1 names the codes; docs/architecture.md says which the server uses.
     return (
         f"Messages: {frames}, one message per frame.\n\n"
         "Close codes (RFC 6455 section 7.4.1); the close reason is a short explanation:\n\n"

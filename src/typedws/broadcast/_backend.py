@@ -6,7 +6,7 @@ affair because a backlog can be large: ``attach`` registers the subscriber's que
 retention window still to be copied into the queue, which ``fetch`` then copies batch by batch
 as the subscriber reads. ``_hub.SubQueue.take`` discards any overlap, so the range may be loose.
 
-Not compiled: async code gains nothing from mypyc (design.md section 6).
+Not compiled: async code gains nothing from mypyc (docs/architecture.md).
 """
 
 from __future__ import annotations

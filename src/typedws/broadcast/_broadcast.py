@@ -1,7 +1,7 @@
 """``Broadcast``: publish typed messages on channels; subscribe to them or forward them to sockets.
 
 The async shell over a backend (``_memory``, ``_redis``) and the compiled hub (``_hub``). Not
-compiled: it is all awaiting, where mypyc gains nothing (design.md section 6); the per-message
+compiled: it is all awaiting, where mypyc gains nothing (docs/architecture.md); the per-message
 work (fan-out, ordering, gap arithmetic) is in ``_hub``.
 """
 

@@ -1,7 +1,7 @@
 """The public value types and errors of typedws.broadcast.
 
 Not compiled: ``msgspec.Struct`` subclasses and exception classes with several bases cannot be
-mypyc native classes (design.md section 6), and neither is on a hot path.
+mypyc native classes (docs/architecture.md), and neither is on a hot path.
 """
 
 from __future__ import annotations
