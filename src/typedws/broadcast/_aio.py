@@ -1,10 +1,10 @@
-"""The two async primitives the broadcast layer needs, for asyncio and for trio.
+"""The waiter the broadcast layer needs, for asyncio and for trio.
 
 typedws has no async-library dependency (no anyio at run time), and the memory backend and
-``forward`` should run wherever ``WebSocket`` runs. Both need only a waiter (a subscriber waits
-for the hub to push: an asyncio future, or ``TrioWaiter``) and a race of two tasks (``forward``
-sends while it watches for the client leaving). Each is a few lines per library; the running
-library is found the way sniffio does it, without importing trio unless asyncio is not running.
+``forward`` should run wherever ``WebSocket`` runs. A subscriber waits for the hub to push: on a
+bare asyncio future, or on ``TrioWaiter``. The race of two tasks that ``forward`` runs (it sends
+while it watches for the client leaving) and the test of which library is running are the app
+layer's (``typedws._loop``), re-exported here for the broadcast modules.
 """
 
 from __future__ import annotations
@@ -12,30 +12,11 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, Protocol
+from typing import Any
 
-__all__ = [
-    "Event",
-    "TrioWaiter",
-    "current_loop",
-    "future_factory",
-    "new_event",
-    "race",
-    "running_asyncio",
-]
+from typedws._loop import race, running_asyncio
 
-
-class Event(Protocol):
-    def set(self) -> None: ...
-    async def wait(self) -> object: ...
-
-
-def running_asyncio() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
+__all__ = ["TrioWaiter", "current_loop", "future_factory", "race", "running_asyncio"]
 
 
 def current_loop() -> asyncio.AbstractEventLoop | None:
@@ -89,89 +70,3 @@ class TrioWaiter:
     def __await__(self) -> Generator[Any, None, None]:
         wait: Awaitable[None] = self._event.wait()  # (typed here: trio may be absent)
         return wait.__await__()
-
-
-class _FutureEvent:
-    """A one-shot asyncio event as a bare future: cheaper than ``asyncio.Event`` (no waiter
-    deque, no second future), which matters when one publish wakes hundreds of subscribers."""
-
-    __slots__ = ("_future",)
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._future: asyncio.Future[None] = loop.create_future()
-
-    def set(self) -> None:
-        if not self._future.done():
-            self._future.set_result(None)
-
-    async def wait(self) -> None:
-        await self._future
-
-
-def new_event() -> Event:
-    """A one-shot event of the running async library (asyncio or trio); the demo uses it."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        return _FutureEvent(loop)
-    import trio  # only when asyncio is not running: trio is not a dependency
-
-    try:
-        trio.lowlevel.current_task()
-    except RuntimeError:
-        raise RuntimeError("typedws.broadcast needs a running asyncio or trio event loop") from None
-    event: Event = trio.Event()
-    return event
-
-
-async def race(first: Callable[[], Awaitable[None]], second: Callable[[], Awaitable[None]]) -> None:
-    """Run both until either returns or raises; cancel the other; re-raise what the first raised."""
-    if running_asyncio():
-        await _race_asyncio(first, second)
-    else:
-        await _race_trio(first, second)
-
-
-async def _race_asyncio(
-    first: Callable[[], Awaitable[None]], second: Callable[[], Awaitable[None]]
-) -> None:
-    async def call(fn: Callable[[], Awaitable[None]]) -> None:
-        await fn()
-
-    tasks = [asyncio.ensure_future(call(first)), asyncio.ensure_future(call(second))]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in tasks:
-        if task in done and not task.cancelled():
-            exc = task.exception()
-            if exc is not None:
-                raise exc
-
-
-async def _race_trio(
-    first: Callable[[], Awaitable[None]], second: Callable[[], Awaitable[None]]
-) -> None:
-    import trio
-
-    # Errors are carried out of the nursery by hand: trio would wrap them in an ExceptionGroup
-    # (strict exception groups), and the caller expects the error itself, as under asyncio.
-    failure: list[BaseException] = []
-    async with trio.open_nursery() as nursery:
-
-        async def call(fn: Callable[[], Awaitable[None]]) -> None:
-            try:
-                await fn()
-            except Exception as exc:
-                failure.append(exc)
-            nursery.cancel_scope.cancel()
-
-        nursery.start_soon(call, first)
-        nursery.start_soon(call, second)
-    if failure:
-        raise failure[0]
