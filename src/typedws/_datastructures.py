@@ -56,7 +56,9 @@ _SCOPE_DICT: Final[type[dict[str, object]]] = dict
 class Address(NamedTuple):
     """A peer's network address, as ASGI gives it: ``Address(host="127.0.0.1", port=52814)``."""
 
+    #: The host, as the server reports it (usually an IP address).
     host: str
+    #: The port number.
     port: int
 
 

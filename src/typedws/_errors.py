@@ -55,11 +55,17 @@ class WebSocketDisconnect(WebSocketError):
 
     ``code`` is the close code the server reported (1005 when the client gave none, 1006 when the
     connection was lost without a close frame); ``reason`` the close reason, possibly empty.
+
+    Args:
+        code: The close code.
+        reason: The close reason.
     """
 
     def __init__(self, code: int = 1000, reason: str = "") -> None:
         super().__init__(code, reason)
+        #: The close code (1005: the client gave none; 1006: the connection was lost).
         self.code = code
+        #: The close reason, possibly empty.
         self.reason = reason
 
     def __str__(self) -> str:
@@ -100,6 +106,12 @@ class PayloadError(WebSocketError, ValueError):
     ``"syntax"`` not valid JSON or MessagePack, ``"schema"`` a value that does not match the type,
     ``"depth"`` nested too deeply, ``"size"`` too large. ``path`` is where in the message, in
     msgspec's notation (``"$.user.id"``), when msgspec says so; else None.
+
+    Args:
+        message: What went wrong, for people.
+        frame: The raw payload, or None.
+        kind: What kind of problem it is.
+        path: Where in the message, or None.
     """
 
     def __init__(
@@ -111,6 +123,10 @@ class PayloadError(WebSocketError, ValueError):
         path: str | None = None,
     ) -> None:
         super().__init__(message)
+        #: The raw payload that failed (``str`` or ``bytes``), for logging; None if unknown.
         self.frame = frame
+        #: What the problem is: ``"frame"``, ``"encoding"``, ``"syntax"``, ``"schema"``,
+        #: ``"depth"`` or ``"size"`` (see the class description).
         self.kind: PayloadKind = kind
+        #: Where in the message, in msgspec's notation (``"$.user.id"``); None if unknown.
         self.path = path

@@ -84,8 +84,16 @@ class WebSocket(Connection):
     ``codec`` (a :class:`Codec`) gives msgspec hooks to the JSON and MessagePack methods;
     without one the connection uses the shared hook-less codec.
 
-    Raises ValueError if ``scope["type"]`` is not ``"websocket"``, TypeError if ``codec`` is not
-    a Codec.
+    Args:
+        scope: The ASGI connection scope; its ``type`` must be ``"websocket"``.
+        receive: The server's ``receive`` callable.
+        send: The server's ``send`` callable.
+        codec: The msgspec hooks of the JSON and MessagePack methods; None for the shared
+            hook-less codec.
+
+    Raises:
+        ValueError: ``scope["type"]`` is not ``"websocket"``.
+        TypeError: ``codec`` is neither a Codec nor None.
     """
 
     def __init__(
@@ -116,6 +124,19 @@ class WebSocket(Connection):
         is not an HTTP token, or ``sec-websocket-protocol``), WebSocketStateError if the connection
         was already accepted or closed, WebSocketDisconnect if the client left before the
         handshake.
+
+        Args:
+            subprotocol: The subprotocol to select, one of :attr:`subprotocols`; None for none.
+            headers: Extra response headers; None for none.
+
+        Raises:
+            ValueError: ``subprotocol`` was not offered, or a header is malformed.
+            TypeError: ``subprotocol`` is not a str, or ``headers`` is not a mapping or pairs.
+            WebSocketStateError: The connection was already accepted, denied or closed.
+            WebSocketDisconnect: The client left before the handshake, or the server's ``send``
+                failed (code 1006).
+            ProtocolError: The server's first event was neither ``websocket.connect`` nor
+                ``websocket.disconnect``.
         """
         message = self._accept_message(subprotocol, headers)
         if self._client_state == CONNECTING:
@@ -132,6 +153,16 @@ class WebSocket(Connection):
         A second close, or a close after the client disconnected, does nothing. Raises
         ValueError (and sends nothing) if ``code`` may not be sent per RFC 6455 section 7.4 or
         ``reason`` is longer than 123 UTF-8 bytes.
+
+        Args:
+            code: The close code (an int, RFC 6455 section 7.4); 1000 is a normal closure.
+            reason: The close reason; None for none. Servers older than ASGI spec 2.3 do not
+                carry it (it is dropped, and logged once).
+
+        Raises:
+            ValueError: ``code`` may not be sent or is not an int, or ``reason`` is not a str
+                or is too long.
+            WebSocketStateError: A denial response is under way.
         """
         message = self._close_message(code, reason)
         if message is None:
@@ -148,6 +179,16 @@ class WebSocket(Connection):
         Needs the server's ``websocket.http.response`` extension: without it, ProtocolError (a
         RuntimeError), as for a raw ``websocket.http.response.start``. Raises
         WebSocketStateError if the connection was already accepted or closed.
+
+        Args:
+            response: An ASGI application (a Starlette or Lilya ``Response``, for example) that
+                sends one HTTP response; ``http.response.*`` events are mapped to their
+                ``websocket.http.response.*`` names.
+
+        Raises:
+            ProtocolError: The server lacks the extension, the response sent a malformed or
+                out-of-order event, or it ended without a final body event.
+            WebSocketStateError: The connection was already accepted, denied or closed.
         """
         problem = self.denial_problem()
         if problem is not None:
@@ -175,7 +216,18 @@ class WebSocket(Connection):
     # --- sending -----------------------------------------------------------------------------
 
     async def send_text(self, data: _Text) -> None:
-        """Send a text frame. TypeError (before anything is sent) if ``data`` is not a str."""
+        """Send a text frame.
+
+        Args:
+            data: The text.
+
+        Raises:
+            TypeError: ``data`` is not a str (nothing is sent).
+            WebSocketStateError: The connection is not accepted yet, or the application
+                closed it.
+            WebSocketDisconnect: The client already disconnected, or the server's ``send``
+                failed (code 1006).
+        """
         message = text_message(self, data, "send_text")
         try:
             await self._send(message)
@@ -183,8 +235,18 @@ class WebSocket(Connection):
             raise_from(self._send_failed(), None)
 
     async def send_bytes(self, data: _Bytes) -> None:
-        """Send a binary frame. TypeError (before anything is sent) if ``data`` is not
-        bytes-like."""
+        """Send a binary frame.
+
+        Args:
+            data: The payload: bytes, bytearray or memoryview.
+
+        Raises:
+            TypeError: ``data`` is not bytes-like (nothing is sent).
+            WebSocketStateError: The connection is not accepted yet, or the application
+                closed it.
+            WebSocketDisconnect: The client already disconnected, or the server's ``send``
+                failed (code 1006).
+        """
         message = bytes_message(self, data, "send_bytes")
         try:
             await self._send(message)
@@ -197,6 +259,18 @@ class WebSocket(Connection):
         Anything msgspec encodes works (Structs, dataclasses, TypedDicts, datetimes, UUIDs...).
         TypeError naming the type if it cannot be encoded, ValueError for an unknown mode; in
         both cases nothing is sent.
+
+        Args:
+            data: Anything msgspec encodes (with the connection's :attr:`codec` hooks).
+            mode: ``"text"`` (a text frame) or ``"binary"`` (UTF-8 JSON in a binary frame).
+
+        Raises:
+            TypeError: msgspec cannot encode ``data``.
+            ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
+            WebSocketStateError: The connection is not accepted yet, or the application
+                closed it.
+            WebSocketDisconnect: The client already disconnected, or the server's ``send``
+                failed (code 1006).
         """
         message = json_message(self, data, mode)
         try:
@@ -208,6 +282,16 @@ class WebSocket(Connection):
         """Send ``data`` encoded as MessagePack in a binary frame.
 
         TypeError naming the type if it cannot be encoded; nothing is sent then.
+
+        Args:
+            data: Anything msgspec encodes (with the connection's :attr:`codec` hooks).
+
+        Raises:
+            TypeError: msgspec cannot encode ``data``.
+            WebSocketStateError: The connection is not accepted yet, or the application
+                closed it.
+            WebSocketDisconnect: The client already disconnected, or the server's ``send``
+                failed (code 1006).
         """
         message = msgpack_message(self, data)
         try:
@@ -227,6 +311,17 @@ class WebSocket(Connection):
         The event is validated and must fit the connection's state: ProtocolError otherwise,
         naming the event and the field, and nothing is sent. Sending data after the client
         disconnected raises WebSocketDisconnect; a close then is a no-op.
+
+        Args:
+            message: A send event: ``websocket.accept``, ``websocket.send``,
+                ``websocket.close``, ``websocket.http.response.start`` or
+                ``websocket.http.response.body``, as a Struct or a dict.
+
+        Raises:
+            ProtocolError: The event is malformed or not allowed in the current state.
+            ValueError: An accept event names a subprotocol the client did not offer.
+            WebSocketDisconnect: A data event after the client disconnected, or the server's
+                ``send`` failed (code 1006) for anything but a close.
         """
         wire = self._raw_message(message)
         if wire is None:
@@ -252,6 +347,14 @@ class WebSocket(Connection):
         returned, not raised. ProtocolError for a malformed or out-of-order event;
         WebSocketStateError if the client already disconnected. :meth:`receive_event` gives
         the same events as :mod:`typedws.events` Structs.
+
+        Returns:
+            The event as a ``websocket.connect``, ``websocket.receive`` or
+            ``websocket.disconnect`` TypedDict.
+
+        Raises:
+            ProtocolError: The server's event is malformed or out of order.
+            WebSocketStateError: The client already disconnected.
         """
         self._check_can_receive_raw()
         return self._server_message(await self._receive())
@@ -261,6 +364,14 @@ class WebSocket(Connection):
         (``Connect``, ``Receive`` or ``Disconnect``), for ``match`` and ``isinstance``.
 
         The same checks and errors as :meth:`receive`; only the shape differs.
+
+        Returns:
+            A :class:`~typedws.events.Connect`, :class:`~typedws.events.Receive` or
+            :class:`~typedws.events.Disconnect`.
+
+        Raises:
+            ProtocolError: The server's event is malformed or out of order.
+            WebSocketStateError: The client already disconnected.
         """
         self._check_can_receive_raw()
         return self._server_event(await self._receive())
@@ -270,12 +381,33 @@ class WebSocket(Connection):
 
         PayloadError if a binary frame came (it is consumed; the connection stays usable),
         WebSocketDisconnect when the client disconnects.
+
+        Returns:
+            The frame's text.
+
+        Raises:
+            PayloadError: A binary frame came (``kind="frame"``).
+            WebSocketDisconnect: The client disconnected.
+            WebSocketStateError: The connection is not accepted yet, or the client already
+                disconnected (a disconnect is raised once; receiving again is this error).
+            ProtocolError: The server's event is malformed or out of order.
         """
         check_receive(self, "text")
         return text_frame(self, await self._receive())
 
     async def receive_bytes(self) -> bytes:
-        """Receive a binary frame (PayloadError for a text frame, as in receive_text)."""
+        """Receive a binary frame (PayloadError for a text frame, as in receive_text).
+
+        Returns:
+            The frame's payload.
+
+        Raises:
+            PayloadError: A text frame came (``kind="frame"``).
+            WebSocketDisconnect: The client disconnected.
+            WebSocketStateError: The connection is not accepted yet, or the client already
+                disconnected.
+            ProtocolError: The server's event is malformed or out of order.
+        """
         check_receive(self, "binary")
         return bytes_frame(self, await self._receive())
 
@@ -298,6 +430,26 @@ class WebSocket(Connection):
         kind or a value that does not match ``type``; the message is consumed and the
         connection stays usable. TypeError (before anything is received) if msgspec cannot
         decode into ``type``; ValueError for an unknown mode.
+
+        Args:
+            mode: ``"text"`` (a text frame) or ``"binary"`` (UTF-8 JSON in a binary frame).
+            type: The type to decode into (a class or any type expression, such as
+                ``Chat | Join``); None for plain JSON values.
+
+        Returns:
+            The decoded value: an instance of ``type`` (typed as such), or dicts, lists, str,
+            int, float, bool and None without one.
+
+        Raises:
+            PayloadError: The frame kind is wrong (``kind="frame"``), the UTF-8 is invalid
+                (``"encoding"``), the JSON is invalid (``"syntax"``) or too deep (``"depth"``),
+                or the value does not match ``type`` (``"schema"``, with ``path``).
+            TypeError: msgspec cannot decode into ``type``.
+            ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
+            WebSocketDisconnect: The client disconnected.
+            WebSocketStateError: The connection is not accepted yet, or the client already
+                disconnected.
+            ProtocolError: The server's event is malformed or out of order.
         """
         decoder = json_decoder(self, mode, type)  # checks the mode
         return json_payload(self, await self._receive(), mode == "text", decoder)
@@ -313,6 +465,24 @@ class WebSocket(Connection):
 
         PayloadError (as in :meth:`receive_json`) for a text frame, bad MessagePack or a value
         that does not match ``type``; TypeError if msgspec cannot decode into ``type``.
+
+        Args:
+            type: The type to decode into (a class or any type expression); None for plain
+                MessagePack values.
+
+        Returns:
+            The decoded value: an instance of ``type`` (typed as such), or plain values without
+            one.
+
+        Raises:
+            PayloadError: A text frame came (``kind="frame"``), the MessagePack is invalid
+                (``"syntax"``) or too deep (``"depth"``), or the value does not match ``type``
+                (``"schema"``, with ``path``).
+            TypeError: msgspec cannot decode into ``type``.
+            WebSocketDisconnect: The client disconnected.
+            WebSocketStateError: The connection is not accepted yet, or the client already
+                disconnected.
+            ProtocolError: The server's event is malformed or out of order.
         """
         decoder = msgpack_decoder(self, type)
         return msgpack_payload(self, await self._receive(), decoder)
@@ -320,11 +490,25 @@ class WebSocket(Connection):
     # --- iterating ---------------------------------------------------------------------------
 
     def iter_text(self) -> TextIterator:
-        """Iterate over text frames until the client disconnects."""
+        """Iterate over text frames until the client disconnects.
+
+        The loop ends (StopAsyncIteration) at the disconnect; each step raises what
+        :meth:`receive_text` raises otherwise (PayloadError for a binary frame).
+
+        Returns:
+            An async iterator of the frames' text.
+        """
         return TextIterator(self)
 
     def iter_bytes(self) -> BytesIterator:
-        """Iterate over binary frames until the client disconnects."""
+        """Iterate over binary frames until the client disconnects.
+
+        The loop ends (StopAsyncIteration) at the disconnect; each step raises what
+        :meth:`receive_bytes` raises otherwise (PayloadError for a text frame).
+
+        Returns:
+            An async iterator of the frames' payloads.
+        """
         return BytesIterator(self)
 
     @overload
@@ -339,6 +523,18 @@ class WebSocket(Connection):
 
         ValueError for an unknown mode and TypeError for an unusable ``type``, both raised here
         rather than at the first message.
+
+        Args:
+            mode: ``"text"`` (text frames) or ``"binary"`` (UTF-8 JSON in binary frames).
+            type: The type to decode into, as in :meth:`receive_json`; None for plain values.
+
+        Returns:
+            An async iterator of decoded values (of ``type`` when given); each step raises
+            what :meth:`receive_json` raises, except that the disconnect ends the loop.
+
+        Raises:
+            ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
+            TypeError: msgspec cannot decode into ``type``.
         """
         if mode != "text" and mode != "binary":
             raise ValueError(mode_problem(mode))
@@ -353,7 +549,19 @@ class WebSocket(Connection):
     def iter_msgpack(self, *, type: TypeForm[T]) -> MsgpackIterator[T]: ...
     def iter_msgpack(self, *, type: Any = None) -> MsgpackIterator[Any]:
         """Iterate over MessagePack messages until the client disconnects (PayloadError and
-        TypeError as in :meth:`iter_json`)."""
+        TypeError as in :meth:`iter_json`).
+
+        Args:
+            type: The type to decode into, as in :meth:`receive_msgpack`; None for plain
+                values.
+
+        Returns:
+            An async iterator of decoded values (of ``type`` when given); each step raises
+            what :meth:`receive_msgpack` raises, except that the disconnect ends the loop.
+
+        Raises:
+            TypeError: msgspec cannot decode into ``type``.
+        """
         self._codec.msgpack_decoder(type)
         return MsgpackIterator(self, type)
 

@@ -58,14 +58,18 @@ class Receive(msgspec.Struct, frozen=True, tag_field="type", tag="websocket.rece
     """A data frame from the client: exactly one of ``bytes`` (binary) or ``text`` is set."""
 
     # A field named ``bytes`` shadows the builtin inside the class body: annotate via builtins.
+    #: The payload of a binary frame; None for a text frame.
     bytes: builtins.bytes | None = None
+    #: The text of a text frame; None for a binary frame.
     text: str | None = None
 
 
 class Disconnect(msgspec.Struct, frozen=True, tag_field="type", tag="websocket.disconnect"):
     """The connection is gone. ``code`` 1005 means the client sent no code, 1006 no close frame."""
 
+    #: The close code (1005: the client gave none; 1006: no close frame).
     code: int = 1005
+    #: The close reason, possibly empty.
     reason: str = ""
 
 
@@ -75,21 +79,27 @@ class Disconnect(msgspec.Struct, frozen=True, tag_field="type", tag="websocket.d
 class Accept(msgspec.Struct, frozen=True, tag_field="type", tag="websocket.accept"):
     """Accept the handshake, optionally choosing one of the offered subprotocols."""
 
+    #: The chosen subprotocol, one the client offered; None for none.
     subprotocol: str | None = None
+    #: Extra response headers as ``(name, value)`` byte pairs.
     headers: list[tuple[builtins.bytes, builtins.bytes]] = []
 
 
 class Send(msgspec.Struct, frozen=True, tag_field="type", tag="websocket.send"):
     """A data frame to the client: exactly one of ``bytes`` (binary) or ``text`` is set."""
 
+    #: The payload of a binary frame; None for a text frame.
     bytes: builtins.bytes | None = None
+    #: The text of a text frame; None for a binary frame.
     text: str | None = None
 
 
 class Close(msgspec.Struct, frozen=True, tag_field="type", tag="websocket.close"):
     """Close the connection; before Accept it rejects the handshake (the server answers 403)."""
 
+    #: The close code (RFC 6455 section 7.4); 1000 is a normal closure.
     code: int = 1000
+    #: The close reason (at most 123 UTF-8 bytes); None for none.
     reason: str | None = None
 
 
@@ -99,7 +109,9 @@ class ResponseStart(
     """Start an HTTP denial response instead of accepting (needs the server's
     ``websocket.http.response`` extension)."""
 
+    #: The HTTP status code.
     status: int
+    #: The response headers as ``(name, value)`` byte pairs.
     headers: list[tuple[builtins.bytes, builtins.bytes]] = []
 
 
@@ -108,7 +120,9 @@ class ResponseBody(
 ):
     """A chunk of the denial response body; ``more_body=False`` ends the response."""
 
+    #: This chunk of the body.
     body: builtins.bytes = b""
+    #: True if more chunks follow; False ends the response.
     more_body: bool = False
 
 
@@ -122,6 +136,9 @@ SendEvent: TypeAlias = Accept | Send | Close | ResponseStart | ResponseBody
 
 
 class ConnectMessage(TypedDict):
+    """The wire dict of :class:`Connect`: ``{"type": "websocket.connect"}``."""
+
+    #: Always ``"websocket.connect"``.
     type: Literal["websocket.connect"]
 
 
@@ -130,7 +147,11 @@ class _ReceiveRequired(TypedDict):
 
 
 class ReceiveMessage(_ReceiveRequired, total=False):
+    """The wire dict of :class:`Receive`; ``type`` (required) is ``"websocket.receive"``."""
+
+    #: The payload of a binary frame; None or absent for a text frame.
     bytes: builtins.bytes | None
+    #: The text of a text frame; None or absent for a binary frame.
     text: str | None
 
 
@@ -139,7 +160,11 @@ class _DisconnectRequired(TypedDict):
 
 
 class DisconnectMessage(_DisconnectRequired, total=False):
+    """The wire dict of :class:`Disconnect`; ``type`` (required) is ``"websocket.disconnect"``."""
+
+    #: The close code; absent means 1005.
     code: int
+    #: The close reason (ASGI spec 2.3); absent means empty.
     reason: str
 
 
@@ -148,7 +173,11 @@ class _AcceptRequired(TypedDict):
 
 
 class AcceptMessage(_AcceptRequired, total=False):
+    """The wire dict of :class:`Accept`; ``type`` (required) is ``"websocket.accept"``."""
+
+    #: The chosen subprotocol, one the client offered; None or absent for none.
     subprotocol: str | None
+    #: Extra response headers as ``(name, value)`` byte pairs (ASGI spec 2.1).
     headers: list[tuple[builtins.bytes, builtins.bytes]]
 
 
@@ -157,7 +186,11 @@ class _SendRequired(TypedDict):
 
 
 class SendMessage(_SendRequired, total=False):
+    """The wire dict of :class:`Send`; ``type`` (required) is ``"websocket.send"``."""
+
+    #: The payload of a binary frame; None or absent for a text frame.
     bytes: builtins.bytes | None
+    #: The text of a text frame; None or absent for a binary frame.
     text: str | None
 
 
@@ -166,7 +199,11 @@ class _CloseRequired(TypedDict):
 
 
 class CloseMessage(_CloseRequired, total=False):
+    """The wire dict of :class:`Close`; ``type`` (required) is ``"websocket.close"``."""
+
+    #: The close code; absent means 1000.
     code: int
+    #: The close reason (ASGI spec 2.3); None or absent for none.
     reason: str | None
 
 
@@ -176,6 +213,10 @@ class _ResponseStartRequired(TypedDict):
 
 
 class ResponseStartMessage(_ResponseStartRequired, total=False):
+    """The wire dict of :class:`ResponseStart`; ``type`` (required) is
+    ``"websocket.http.response.start"`` and ``status`` (required) the HTTP status code."""
+
+    #: The response headers as ``(name, value)`` byte pairs.
     headers: list[tuple[builtins.bytes, builtins.bytes]]
 
 
@@ -184,7 +225,12 @@ class _ResponseBodyRequired(TypedDict):
 
 
 class ResponseBodyMessage(_ResponseBodyRequired, total=False):
+    """The wire dict of :class:`ResponseBody`; ``type`` (required) is
+    ``"websocket.http.response.body"``."""
+
+    #: This chunk of the body; absent means empty.
     body: builtins.bytes
+    #: True if more chunks follow; absent or False ends the response.
     more_body: bool
 
 
