@@ -138,6 +138,21 @@ class Endpoint(Generic[In, Out]):
     Raises TypeError if msgspec cannot decode ``receives`` or ``sends`` (the message says so,
     and says what to do when the Structs lost their tags to mypyc), ValueError for a ``path``
     that does not start with ``/``, an unknown ``format`` or ``mode``.
+
+    Args:
+        path: The URL path, starting with ``/`` (for the AsyncAPI document and clients).
+        receives: The type of the messages the endpoint receives (any type msgspec decodes).
+        sends: The type of the messages it sends.
+        format: ``"json"`` or ``"msgpack"``.
+        mode: ``"text"`` or ``"binary"``: the frame kind of JSON messages (MessagePack always
+            travels in binary frames).
+        title: A short title for the AsyncAPI document; None for none.
+        description: A longer description for the AsyncAPI document; None for none.
+
+    Raises:
+        TypeError: msgspec cannot decode ``receives`` or ``sends`` in ``format``.
+        ValueError: ``path`` is not a str starting with ``/``, or ``format`` or ``mode`` is
+            not one of its values.
     """
 
     @overload
@@ -283,6 +298,16 @@ class Endpoint(Generic[In, Out]):
         The handler is ``async def handler(conn, msg: Member) -> Out | None``; a message it
         returns is sent. Raises TypeError if ``member`` is not a member of ``receives`` or
         already has a handler.
+
+        Args:
+            member: A member of ``receives`` (a class, typically one Struct of the union).
+
+        Returns:
+            A decorator that registers the handler and returns it unchanged (TypeError if it
+            is given something that is not callable).
+
+        Raises:
+            TypeError: ``member`` is not a member of ``receives``, or already has a handler.
         """
         key = _dispatch_key(member)
         if key is None or self._in.keys.get(key) != member:
@@ -311,6 +336,12 @@ class Endpoint(Generic[In, Out]):
         It may reject (``await conn.ws.close()`` or ``conn.ws.send_denial_response(...)``) or
         accept itself (``await conn.ws.accept(subprotocol=...)``); otherwise the endpoint
         accepts once it returns.
+
+        Args:
+            hook: ``async def hook(conn: TypedWebSocket) -> None``; it replaces any earlier one.
+
+        Returns:
+            ``hook``, unchanged.
         """
         self._on_connect = hook
         return hook
@@ -318,7 +349,15 @@ class Endpoint(Generic[In, Out]):
     def on_disconnect(
         self, hook: Callable[[TypedWebSocket[In, Out], int], Awaitable[None]]
     ) -> Callable[[TypedWebSocket[In, Out], int], Awaitable[None]]:
-        """Register the hook run when the connection has ended, with its close code."""
+        """Register the hook run when the connection has ended, with its close code (a decorator).
+
+        Args:
+            hook: ``async def hook(conn: TypedWebSocket, code: int) -> None``; it replaces any
+                earlier one.
+
+        Returns:
+            ``hook``, unchanged.
+        """
         self._on_disconnect = hook
         return hook
 
@@ -329,6 +368,13 @@ class Endpoint(Generic[In, Out]):
 
         It gets the :class:`PayloadError` (``kind``, ``path``); it may send a message and
         return, and the endpoint goes on with the next message, or close the connection.
+
+        Args:
+            hook: ``async def hook(conn: TypedWebSocket, error: PayloadError) -> None``; it
+                replaces any earlier one.
+
+        Returns:
+            ``hook``, unchanged.
         """
         self._on_invalid = hook
         return hook
@@ -340,6 +386,12 @@ class Endpoint(Generic[In, Out]):
 
         It may send a typed goodbye; the connection is closed after it returns. It runs from
         :meth:`shutdown`, which the application's draining calls for each open connection.
+
+        Args:
+            hook: ``async def hook(conn: TypedWebSocket) -> None``; it replaces any earlier one.
+
+        Returns:
+            ``hook``, unchanged.
         """
         self._on_shutdown = hook
         return hook
@@ -347,11 +399,22 @@ class Endpoint(Generic[In, Out]):
     # --- serving -----------------------------------------------------------------------------
 
     def wrap(self, ws: WebSocket) -> TypedWebSocket[In, Out]:
-        """The typed view of ``ws``, for a handler written by hand (``websocket_app``)."""
+        """The typed view of ``ws``, for a handler written by hand (``websocket_app``).
+
+        Args:
+            ws: The connection.
+
+        Returns:
+            A :class:`TypedWebSocket` over ``ws`` that sends and receives this endpoint's types.
+        """
         return TypedWebSocket(ws, self)
 
     def missing(self) -> list[object]:
-        """The members of ``receives`` that have no handler yet."""
+        """The members of ``receives`` that have no handler yet.
+
+        Returns:
+            The members, in the order of ``receives``; empty when every one has a handler.
+        """
         return [member for key, member in self._in.keys.items() if key not in self._handlers]
 
     def app(
@@ -372,6 +435,22 @@ class Endpoint(Generic[In, Out]):
         the lifespan shutdown) runs :meth:`shutdown` for each open connection: the
         ``on_shutdown`` hook, then the close. Raises TypeError naming every member of
         ``receives`` without a handler, and as ``websocket_app`` for a bad option.
+
+        Args:
+            codec: msgspec hooks given to every connection's WebSocket; None for none.
+            lifespan: As in :func:`typedws.websocket_app`.
+            allowed_origins: As in :func:`typedws.websocket_app`.
+            max_message_size: As in :func:`typedws.websocket_app`.
+            idle_timeout: As in :func:`typedws.websocket_app`.
+            rate_limit: As in :func:`typedws.websocket_app`.
+
+        Returns:
+            The ASGI 3 application, a :class:`~typedws.WebSocketApp`.
+
+        Raises:
+            TypeError: A member of ``receives`` has no handler, or an option has the wrong
+                type.
+            ValueError: An option has an impossible value.
         """
         from typedws.app import WebSocketApp
 
@@ -405,6 +484,13 @@ class Endpoint(Generic[In, Out]):
         connection is closed (by a handler, a hook, or for an invalid message). A handler's
         exception propagates (the application logs it and closes with 1011). Raises TypeError,
         before accepting, if a member of ``receives`` has no handler.
+
+        Args:
+            ws: The connection, not yet accepted.
+
+        Raises:
+            TypeError: A member of ``receives`` has no handler.
+            Exception: Whatever a handler or hook raises propagates.
         """
         if len(self._handlers) != len(self._in.keys):
             self.app()  # raises, naming the members without a handler
@@ -427,6 +513,15 @@ class Endpoint(Generic[In, Out]):
 
         What the application's draining does for each open connection (1001, "going away",
         RFC 6455 section 7.4.1). A connection already closed is left alone.
+
+        Args:
+            conn: The connection, typed by this endpoint.
+            code: The close code.
+            reason: The close reason; None for none.
+
+        Raises:
+            ValueError: ``code`` may not be sent, or ``reason`` is too long (as
+                :meth:`WebSocket.close`).
         """
         if conn.ws.application_state is not WebSocketState.CONNECTED:
             return

@@ -66,6 +66,10 @@ class TypedWebSocket(Generic[In, Out]):
     conn`` iterates until the client disconnects, ``await conn.send(msg)`` sends a member of
     ``Out``, ``await conn.close(code, reason)`` closes; ``conn.ws`` is the :class:`WebSocket`.
     Get one from :meth:`Endpoint.wrap` or as a handler's first argument.
+
+    Args:
+        ws: The connection.
+        endpoint: The endpoint whose ``receives``, ``sends``, ``format`` and ``mode`` apply.
     """
 
     def __init__(self, ws: WebSocket, endpoint: Endpoint[In, Out]) -> None:
@@ -98,6 +102,16 @@ class TypedWebSocket(Generic[In, Out]):
 
         TypeError (nothing is sent) if it is not one; otherwise as ``WebSocket.send_json``
         (``send_msgpack`` for a MessagePack endpoint), with the connection's codec.
+
+        Args:
+            message: A member of ``sends``.
+
+        Raises:
+            TypeError: ``message`` is not a member of ``sends``, or msgspec cannot encode it.
+            WebSocketStateError: The connection is not accepted yet, or the application
+                closed it.
+            WebSocketDisconnect: The client already disconnected, or the server's ``send``
+                failed (code 1006).
         """
         if type(message) not in self._out_classes:
             self._out_check(message, self._ws._codec, "cannot send")
@@ -116,6 +130,17 @@ class TypedWebSocket(Generic[In, Out]):
 
         PayloadError (``kind``, ``path``) for an invalid message (it is consumed; the
         connection stays usable), WebSocketDisconnect when the client disconnects.
+
+        Returns:
+            The decoded message, a member of ``receives``.
+
+        Raises:
+            PayloadError: The message is invalid: the wrong frame kind, bad UTF-8, JSON or
+                MessagePack, nested too deeply, or not a member of ``receives``.
+            WebSocketDisconnect: The client disconnected.
+            WebSocketStateError: The connection is not accepted yet, or the client already
+                disconnected.
+            ProtocolError: The server's event is malformed or out of order.
         """
         if self._json:
             result: In = await self._ws.receive_json(self._mode, type=self._receives)
@@ -124,7 +149,15 @@ class TypedWebSocket(Generic[In, Out]):
         return result
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
-        """Close the connection (as ``WebSocket.close``)."""
+        """Close the connection (as ``WebSocket.close``).
+
+        Args:
+            code: The close code; 1000 is a normal closure.
+            reason: The close reason; None for none.
+
+        Raises:
+            ValueError: ``code`` may not be sent, or ``reason`` is longer than 123 UTF-8 bytes.
+        """
         await self._ws.close(code, reason)
 
     def __aiter__(self) -> TypedWebSocket[In, Out]:
