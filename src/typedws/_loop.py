@@ -109,6 +109,9 @@ async def race(*functions: Callable[[], Awaitable[None]]) -> None:
     feed is cancelled; when the feed ends, the receive loop is cancelled. Works under asyncio
     and trio (no anyio needed).
 
+    Args:
+        *functions: Coroutine functions called with no argument, at least one.
+
     Raises:
         Exception: what the first function to end raised, itself (not an exception group).
         TypeError: no function was given, or one is not callable.

@@ -149,6 +149,21 @@ class WebSocketApp:
     a drain runs for each open connection, ``on_shutdown(ws, code, reason)``, before closing it
     (:meth:`typedws.Endpoint.app` passes the endpoint's ``on_shutdown`` hook); by default the
     connection is just closed.
+
+    Args:
+        handler: ``async def handler(ws: WebSocket) -> None``, run once per connection.
+        codec: As in :func:`websocket_app`.
+        lifespan: As in :func:`websocket_app`.
+        allowed_origins: As in :func:`websocket_app`.
+        max_message_size: As in :func:`websocket_app`.
+        idle_timeout: As in :func:`websocket_app`.
+        rate_limit: As in :func:`websocket_app`.
+        on_shutdown: ``async def on_shutdown(ws, code, reason) -> None``, run by a drain for
+            each open connection; it must close ``ws``. None: close with the drain's code.
+
+    Raises:
+        TypeError: ``handler`` or ``lifespan`` is not callable, or an option has the wrong type.
+        ValueError: An option has an impossible value.
     """
 
     __slots__ = (
@@ -221,6 +236,11 @@ class WebSocketApp:
         in its handshake, an ``on_connect`` hook running, is not closed: it is among those
         cancelled if it has not ended by then). The lifespan shutdown runs it too (with the
         defaults); a second drain finds nothing left to close.
+
+        Args:
+            code: The close code of each connection; 1001 is "going away".
+            reason: The close reason; None for none.
+            timeout: Seconds the handlers have to return before they are cancelled.
 
         Raises:
             ValueError: RFC 6455 does not allow ``code`` to be sent, or ``reason`` is longer

@@ -118,6 +118,21 @@ def document(
     server URL of another scheme or with a query or fragment, a server name AsyncAPI does not
     allow, no endpoint, or two endpoints at one path; ``TypeError`` for an argument that is not
     an :class:`~typedws.Endpoint` or a message type msgspec cannot describe.
+
+    Args:
+        *endpoints: The endpoints to describe, at least one, each at its own path.
+        title: The API's title (``info.title``).
+        version: The API's version (``info.version``).
+        servers: Server names mapped to their ``ws://`` or ``wss://`` URLs; None for none.
+        description: A longer description (``info.description``); None for none.
+
+    Returns:
+        The document: channels, operations and messages of every endpoint, with the message
+        types as JSON Schema Draft 07 components.
+
+    Raises:
+        ValueError: No endpoint, two at one path, a bad server URL or server name.
+        TypeError: An argument is not an Endpoint, or msgspec cannot describe a message type.
     """
     if not endpoints:
         raise ValueError("document() needs at least one Endpoint")
@@ -185,6 +200,14 @@ def draft07(schema: Any, renames: Mapping[str, str] | None = None) -> Any:
 
     ``renames`` maps msgspec's component names to the document's (refs follow them). Returns
     a new object; ``schema`` is not changed.
+
+    Args:
+        schema: A JSON Schema (a dict, a list of schemas, or a plain value).
+        renames: msgspec's component names mapped to the document's; None for none.
+
+    Returns:
+        The Draft 07 schema (tagged unions as ``oneOf``, ``prefixItems`` as ``items``, a
+        one-value ``enum`` as ``const``, a ``$ref`` with siblings wrapped in ``allOf``).
     """
     renames = renames or {}
     items = _array(schema)
@@ -612,6 +635,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Writes JSON, or YAML for a ``.yaml``/``.yml`` file (PyYAML needed). Exits with status 2
     and a message for a bad target, a bad ``--server`` or YAML without PyYAML.
+
+    Args:
+        argv: The command-line arguments without the program name; None for ``sys.argv``.
+
+    Returns:
+        0, once the document is written.
+
+    Raises:
+        SystemExit: Status 2 for bad arguments or a document that cannot be made (argparse's
+            exit, with the message on standard error).
     """
     parser = argparse.ArgumentParser(
         prog="python -m typedws.asyncapi",

@@ -50,10 +50,16 @@ class Client(Generic[In, Out]):
 
     ``connection`` is the ``websockets`` connection underneath, ``subprotocol`` the one the
     server accepted.
+
+    Args:
+        connection: The open ``websockets`` client connection.
+        endpoint: The endpoint served at the other end.
     """
 
     def __init__(self, connection: ClientConnection, endpoint: Endpoint[Any, Any]) -> None:
+        #: The ``websockets`` connection underneath.
         self.connection = connection
+        #: The endpoint served at the other end.
         self.endpoint = endpoint
         self._json = endpoint.format == "json"
         self._text = endpoint.mode == "text"
@@ -73,6 +79,15 @@ class Client(Generic[In, Out]):
         PayloadError (``kind``, ``path``) for a message that is not one (it is consumed; the
         connection stays open); WebSocketDisconnect with the server's code and reason once the
         connection is closed.
+
+        Returns:
+            The decoded message, a member of the endpoint's ``sends``.
+
+        Raises:
+            PayloadError: The message is invalid: the wrong frame kind, bad JSON or
+                MessagePack, or not a member of ``sends``.
+            WebSocketDisconnect: The connection is closed (code 1006 if it broke without a
+                close frame).
         """
         try:
             frame = await self.connection.recv()
@@ -97,6 +112,13 @@ class Client(Generic[In, Out]):
 
         TypeError (nothing is sent) if it is not one; WebSocketDisconnect if the connection is
         closed.
+
+        Args:
+            message: A member of the endpoint's ``receives``.
+
+        Raises:
+            TypeError: ``message`` is not a member of ``receives``, or msgspec cannot encode it.
+            WebSocketDisconnect: The connection is closed.
         """
         self.endpoint._in.check(message, _codecs.DEFAULT_CODEC, "cannot send")
         data: str | bytes
@@ -111,7 +133,12 @@ class Client(Generic[In, Out]):
             raise _disconnect(exc) from None
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close the connection with ``code`` and ``reason`` (a second close does nothing)."""
+        """Close the connection with ``code`` and ``reason`` (a second close does nothing).
+
+        Args:
+            code: The close code; 1000 is a normal closure.
+            reason: The close reason; empty for none.
+        """
         await self.connection.close(code, reason)
 
     def __aiter__(self) -> Client[In, Out]:
@@ -139,6 +166,20 @@ async def connect(
     request headers, ``subprotocols`` offered in order. Raises what ``websockets`` raises when
     the handshake fails (``websockets.exceptions.InvalidStatus`` for a rejection, OSError when
     nothing listens).
+
+    Args:
+        url: The ``ws://`` or ``wss://`` URL of the endpoint.
+        endpoint: The endpoint served there: its ``receives`` is what the client sends, its
+            ``sends`` what it receives.
+        headers: Extra request headers; None for none.
+        subprotocols: The subprotocols to offer, in order of preference; None for none.
+
+    Yields:
+        The connected :class:`Client`.
+
+    Raises:
+        websockets.exceptions.InvalidStatus: The server refused the handshake.
+        OSError: Nothing listens at ``url``, or the connection failed.
     """
     offered = [Subprotocol(name) for name in subprotocols] if subprotocols else None
     async with _ws_connect(url, additional_headers=headers, subprotocols=offered) as connection:
