@@ -385,7 +385,12 @@ class Connection(ScopeView):
             )
 
     def denial_problem(self) -> str | None:
-        """Why a denial response cannot be sent through this server, or None if it can."""
+        """Why a denial response cannot be sent through this server, or None if it can.
+
+        Returns:
+            None if the scope's ``extensions`` has ``websocket.http.response``; else the
+            message :meth:`~typedws.WebSocket.send_denial_response` raises.
+        """
         if "websocket.http.response" in (self.scope.get("extensions") or {}):
             return None
         return (
