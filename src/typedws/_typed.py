@@ -157,6 +157,7 @@ class TypedWebSocket(Generic[In, Out]):
 
         Raises:
             ValueError: ``code`` may not be sent, or ``reason`` is longer than 123 UTF-8 bytes.
+            WebSocketStateError: A denial response is under way.
         """
         await self._ws.close(code, reason)
 

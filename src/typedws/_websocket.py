@@ -441,9 +441,10 @@ class WebSocket(Connection):
             int, float, bool and None without one.
 
         Raises:
-            PayloadError: The frame kind is wrong (``kind="frame"``), the UTF-8 is invalid
-                (``"encoding"``), the JSON is invalid (``"syntax"``) or too deep (``"depth"``),
-                or the value does not match ``type`` (``"schema"``, with ``path``).
+            PayloadError: The frame kind is wrong (``kind="frame"``), the payload is not
+                valid UTF-8 or Unicode (``"encoding"``), the JSON is invalid (``"syntax"``) or
+                too deep (``"depth"``), or the value does not match ``type`` (``"schema"``,
+                with ``path``).
             TypeError: msgspec cannot decode into ``type``.
             ValueError: ``mode`` is neither ``"text"`` nor ``"binary"``.
             WebSocketDisconnect: The client disconnected.
@@ -476,8 +477,9 @@ class WebSocket(Connection):
 
         Raises:
             PayloadError: A text frame came (``kind="frame"``), the MessagePack is invalid
-                (``"syntax"``) or too deep (``"depth"``), or the value does not match ``type``
-                (``"schema"``, with ``path``).
+                (``"syntax"``), holds a string that is not UTF-8 (``"encoding"``) or is too
+                deep (``"depth"``), or the value does not match ``type`` (``"schema"``, with
+                ``path``).
             TypeError: msgspec cannot decode into ``type``.
             WebSocketDisconnect: The client disconnected.
             WebSocketStateError: The connection is not accepted yet, or the client already
