@@ -221,9 +221,13 @@ def compiled_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_a_compiled_user_package_runs_through_the_test_client(compiled_package: Path) -> None:
+    # The package's directory on the path explicitly: with PYTHONSAFEPATH set (nox -s build
+    # tests each wheel so), Python does not put the script's own directory there.
+    path = os.pathsep.join(filter(None, [str(compiled_package), os.environ.get("PYTHONPATH")]))
     completed = subprocess.run(
         [sys.executable, "check.py", "asyncio", "trio"],
         cwd=compiled_package,
+        env={**os.environ, "PYTHONPATH": path},
         capture_output=True,
         text=True,
         timeout=300,
