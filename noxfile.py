@@ -445,3 +445,5 @@ def bench(session: nox.Session) -> None:
             out = args[i + 1]
     results = os.path.join(out, "RESULTS.md")
     session.run("python", "benchmarks/bench_broadcast.py", "--append", results)
+    # Memory per open connection (tracemalloc), typedws both builds against Starlette and Lilya.
+    session.run("python", "benchmarks/bench_memory.py", "--pure-path", pure, "--append", results)

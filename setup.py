@@ -20,6 +20,7 @@ COMPILED_MODULES = [
     "src/typedws/_codecs.py",  # cached msgspec encoders/decoders, payload error mapping
     "src/typedws/_typed.py",  # Endpoint's per-message half: typed send/receive, dispatch loop
     "src/typedws/_datastructures.py",  # parsing headers, query string, cookies, URL from the scope
+    "src/typedws/_strings.py",  # handshake strings shared between connections
     "src/typedws/broadcast/_hub.py",  # broadcast: message ids, fan-out, subscriber queues, gaps
 ]
 

@@ -30,6 +30,7 @@ from multidict import CIMultiDict, MultiDict, MultiDictProxy
 from ._compat import mypyc_attr
 from ._errors import ProtocolError, raise_from
 from ._headers import Headers, headers_from_scope
+from ._strings import header_name, header_value, shared_name
 from ._url import _PATH_SAFE, URL
 from .types import Scope
 
@@ -153,9 +154,9 @@ def decode_headers(raw: object) -> CIMultiDict[str]:
             name = pair[0]
             value = pair[1]
             if isinstance(name, bytes) and isinstance(value, bytes):
-                # latin-1 maps every octet to one code point: lossless, and what HTTP intends
-                # for field values (RFC 9110 section 5.5).
-                pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+                # Decoded as latin-1 (every octet one code point: lossless, as RFC 9110 section
+                # 5.5 intends), into strings shared between connections where they repeat.
+                pairs.append((header_name(name), header_value(name, value)))
                 continue
         raise ProtocolError(
             f"scope['headers'][{index}] must be a [name, value] pair of bytes, got {item!r}"
@@ -190,7 +191,7 @@ def parse_query_string(query_string: bytes) -> MultiDictProxy[str]:
         if not piece:
             continue
         name, _, value = piece.partition(b"=")
-        pairs.append((_decode_query_component(name), _decode_query_component(value)))
+        pairs.append((shared_name(_decode_query_component(name)), _decode_query_component(value)))
     return MultiDictProxy(MultiDict(pairs))
 
 
@@ -229,7 +230,7 @@ def cookies_from_header(value: str) -> dict[str, str]:
         name, sep, cookie_value = chunk.partition("=")
         if not sep:
             continue
-        name = name.strip()
+        name = shared_name(name.strip())
         if not name or name in cookies:
             continue
         cookie_value = cookie_value.strip()
@@ -533,7 +534,11 @@ class ScopeView(Mapping[str, Any]):
     @property
     def headers(self) -> Headers:
         """The handshake headers: case-insensitive, multi-valued, read-only, latin-1 decoded;
-        ``.raw`` is the scope's list of byte pairs. Raises ProtocolError if they are malformed."""
+        ``.raw`` is the scope's list of byte pairs. Raises ProtocolError if they are malformed.
+
+        Names are multidict ``istr`` objects (a ``str`` subclass, as in aiohttp), and names and
+        common values are shared with other connections: ``str(name)`` gives a plain ``str``
+        where one is needed (msgspec encodes an ``istr`` as a dict key but not as a value)."""
         headers = self._headers
         if headers is None:
             headers = headers_from_scope(self.scope)

@@ -2,8 +2,11 @@
 
 ``ws.url`` must compare equal to the plain string users expect (``ws.url == "ws://h/chat"``) and
 still expose ``.scheme``, ``.hostname``, ``.port``... without a second object to keep in sync. So
-``URL`` subclasses ``str``; the string is the URL exactly as given and the parts are parsed once,
-eagerly, so a malformed URL fails at construction with a message saying what is wrong.
+``URL`` subclasses ``str``; the string is the URL exactly as given. It is checked at construction,
+so a malformed URL fails there with a message saying what is wrong, but its parts are kept only
+once one is read: most connections read ``ws.url`` as a string or not at all, and the parts
+(a ``SplitResult`` of five strings and the instance ``__dict__`` holding it) were ~60% of the
+memory of every URL (docs/architecture.md, "Memory per connection").
 
 This module is not compiled: mypyc native classes cannot inherit from ``str``
 (docs/architecture.md), and the parsing itself is ``urllib.parse``, which is interpreted either
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import re
+from functools import cached_property
 from typing import Any, SupportsIndex, overload
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
@@ -75,21 +79,22 @@ class URL(str):
     """
 
     # No __slots__: CPython forbids non-empty __slots__ on str subclasses, so the parsed parts
-    # live in the instance __dict__.
-    _parts: SplitResult
+    # live in the instance __dict__, which CPython creates only when the first one is read.
 
     def __new__(cls, url: str) -> URL:
         if not isinstance(url, str):
             raise TypeError(f"URL() takes a str, got {type(url).__name__}")
         _check_characters(url)
         try:
-            parts = urlsplit(url)
-            parts.port  # noqa: B018 - urlsplit checks the port only when it is read
+            urlsplit(url).port  # noqa: B018 - urlsplit checks the port only when it is read
         except ValueError as exc:
             raise ValueError(f"invalid URL {url!r}: {exc}") from None
-        self = super().__new__(cls, url)
-        self._parts = parts
-        return self
+        return super().__new__(cls, url)
+
+    @cached_property
+    def _parts(self) -> SplitResult:
+        # Split again on first use: construction checked the string, so this cannot fail.
+        return urlsplit(str(self))
 
     def __repr__(self) -> str:
         return f"URL({str(self)!r})"
