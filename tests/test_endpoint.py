@@ -4,6 +4,7 @@ sends, ``wrap``, and PayloadError.kind/.path; driven through typedws.testing (as
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import types
 from typing import Any, Literal
@@ -593,3 +594,94 @@ async def test_a_value_whose_class_is_not_a_key_finds_the_handler_it_is_an_insta
         assert await client.receive() == "dict"
         await client.send([1])
         assert await client.receive() == "list"
+
+
+# --- on_disconnect after a handler error -------------------------------------------------------
+
+
+async def test_on_disconnect_runs_with_1011_when_a_handler_raises() -> None:
+    endpoint = Endpoint("/p", receives=Say, sends=Said)
+    seen: list[tuple[int, str]] = []
+
+    @endpoint.on(Say)
+    async def fail(conn: TypedWebSocket[Say, Said], msg: Say) -> None:
+        raise LookupError(msg.text)
+
+    @endpoint.on_disconnect
+    async def gone(conn: TypedWebSocket[Say, Said], code: int) -> None:
+        seen.append((code, conn.ws.application_state.name))
+
+    codes: list[int] = []
+
+    async def talk() -> None:
+        async with connect(endpoint.app(), "/p", endpoint=endpoint) as client:
+            await client.send(Say(text="boom"))
+            try:
+                await client.receive()
+            except WebSocketDisconnect as closed:
+                codes.append(closed.code)
+
+    # The test client re-raises the handler's error in the test; the client saw 1011 first.
+    with pytest.raises(LookupError, match="boom"):
+        await talk()
+    assert codes == [1011]
+    assert seen == [(1011, "DISCONNECTED")]
+
+
+async def test_a_failing_on_disconnect_after_a_handler_error_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    endpoint = Endpoint("/p", receives=Say, sends=Said)
+
+    @endpoint.on(Say)
+    async def fail(conn: TypedWebSocket[Say, Said], msg: Say) -> None:
+        raise LookupError(msg.text)
+
+    @endpoint.on_disconnect
+    async def gone(conn: TypedWebSocket[Say, Said], code: int) -> None:
+        raise RuntimeError("cleanup failed")
+
+    async def talk() -> None:
+        async with connect(endpoint.app(), "/p", endpoint=endpoint) as client:
+            await client.send(Say(text="boom"))
+            with contextlib.suppress(WebSocketDisconnect):  # 1011
+                await client.receive()
+
+    with pytest.raises(LookupError, match="boom"):  # the handler's error, not the hook's
+        await talk()
+    logged = [r for r in caplog.records if "on_disconnect of /p raised" in r.getMessage()]
+    assert len(logged) == 1
+    assert logged[0].exc_info is not None
+    assert "cleanup failed" in str(logged[0].exc_info[1])
+
+
+async def test_on_disconnect_after_a_handler_error_behind_websocket_app() -> None:
+    endpoint = Endpoint("/p", receives=Say, sends=Said)
+    seen: list[int] = []
+
+    @endpoint.on(Say)
+    async def fail(conn: TypedWebSocket[Say, Said], msg: Say) -> None:
+        await conn.close(4000)  # the handler closed, then failed
+        raise LookupError(msg.text)
+
+    @endpoint.on_disconnect
+    async def gone(conn: TypedWebSocket[Say, Said], code: int) -> None:
+        seen.append(code)
+
+    async def handler(ws: WebSocket) -> None:
+        await endpoint.serve(ws)
+
+    codes: list[int] = []
+
+    async def talk() -> None:
+        async with connect(websocket_app(handler), "/p", endpoint=endpoint) as client:
+            await client.send(Say(text="x"))
+            try:
+                await client.receive()
+            except WebSocketDisconnect as closed:
+                codes.append(closed.code)
+
+    with pytest.raises(LookupError):
+        await talk()
+    assert codes == [4000]
+    assert seen == [4000]

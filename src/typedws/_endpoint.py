@@ -26,9 +26,10 @@ non-native one. The per-message half, typedws._typed, is compiled.
 
 from __future__ import annotations
 
+import logging
 import typing
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeGuard, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeGuard, TypeVar, overload
 
 import msgspec
 
@@ -52,6 +53,12 @@ M = TypeVar("M")
 
 #: How an endpoint's messages are encoded: JSON (text frames by default) or MessagePack.
 Format = Literal["json", "msgpack"]
+
+logger: Final = logging.getLogger("typedws")
+
+#: RFC 6455 section 7.4.1: "the server is terminating the connection because it encountered an
+#: unexpected condition": what the application closes with after a handler error.
+_INTERNAL_ERROR: Final = 1011
 
 
 def _dispatch_key(member: object) -> type | None:
@@ -481,9 +488,11 @@ class Endpoint(Generic[In, Out]):
 
         For mounting the endpoint in a router that hands out a :class:`WebSocket`; :meth:`app`
         runs it for each connection. The loop ends when the client disconnects or the
-        connection is closed (by a handler, a hook, or for an invalid message). A handler's
-        exception propagates (the application logs it and closes with 1011). Raises TypeError,
-        before accepting, if a member of ``receives`` has no handler.
+        connection is closed (by a handler, a hook, or for an invalid message). When a handler
+        raises, the connection is closed with 1011, on_disconnect still runs (with 1011, or the
+        code the connection had already ended with), and the exception propagates (the
+        application logs it). Raises TypeError, before accepting, if a member of ``receives``
+        has no handler.
 
         Args:
             ws: The connection, not yet accepted.
@@ -502,9 +511,35 @@ class Endpoint(Generic[In, Out]):
             await ws.accept()
         elif state is not WebSocketState.CONNECTED:
             return  # on_connect rejected the handshake
-        code = await dispatch(conn, self._handlers, self._on_invalid)
+        try:
+            code = await dispatch(conn, self._handlers, self._on_invalid)
+        except Exception:
+            if self._on_disconnect is not None:
+                await self._disconnect_after_error(conn)
+            raise
         if self._on_disconnect is not None:
             await self._on_disconnect(conn, code)
+
+    async def _disconnect_after_error(self, conn: TypedWebSocket[In, Out]) -> None:
+        """A handler raised: close with 1011 (what the application would do next), run
+        on_disconnect with the code the connection ended with, and let the caller re-raise.
+
+        on_disconnect is where applications undo what on_connect and the handlers did (leave a
+        room, release a slot); skipping it because one handler failed would leak exactly that.
+        A hook that fails here is logged: the handler's error is the one to propagate.
+        """
+        ws = conn.ws
+        if ws.application_state is WebSocketState.CONNECTED:
+            try:
+                await ws.close(_INTERNAL_ERROR)
+            except Exception:  # the peer or the server is gone; the code below says so
+                logger.debug("could not close after a handler error", exc_info=True)
+        code = ws.close_code
+        assert self._on_disconnect is not None
+        try:
+            await self._on_disconnect(conn, _INTERNAL_ERROR if code is None else code)
+        except Exception:
+            logger.exception("on_disconnect of %s raised after a handler error", self.path)
 
     async def shutdown(
         self, conn: TypedWebSocket[In, Out], code: int = 1001, reason: str | None = None
