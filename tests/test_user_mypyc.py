@@ -112,6 +112,20 @@ async def shout_handler(ws: WebSocket) -> None:
 shout_app: WebSocketApp = websocket_app(shout_handler)
 '''
 
+NATIVE = '''
+"""Compiled with mypyc: a WebSocket subclass left a native class (what the README warns of)."""
+
+from __future__ import annotations
+
+import typedws._websocket  # noqa: F401
+from typedws import WebSocket
+
+
+class NativeWebSocket(WebSocket):
+    async def shout(self, text: str) -> None:
+        await self.send_text(text.upper())
+'''
+
 TAGLESS = '''
 """Compiled with mypyc on purpose: these Structs lose their tags."""
 
@@ -162,6 +176,24 @@ for backend in sys.argv[1:]:
     anyio.run(main, backend=backend)
     print("served under", backend)
 
+import chatpkg.native as native
+
+
+async def _no_receive() -> dict[str, object]:
+    return {}
+
+
+async def _no_send(message: object) -> None:
+    pass
+
+
+try:
+    native.NativeWebSocket({"type": "websocket"}, _no_receive, _no_send)
+except TypeError as exc:
+    print("native subclass refused:", exc)
+else:
+    print("native subclass accepted")
+
 try:
     import chatpkg.tagless as tagless
 except TypeError as exc:
@@ -177,10 +209,20 @@ else:
 """
 
 
+#: The modules of the user package that mypyc compiles (models.py is left out).
+COMPILED = ("server", "native", "tagless")
+
+
 def _msgspec_version() -> tuple[int, int]:
     """The installed msgspec's (major, minor): mypyc compiles against its stubs."""
     major, minor = importlib.metadata.version("msgspec").split(".")[:2]
     return int(major), int(minor)
+
+
+def _typedws_compiled() -> bool:
+    import typedws
+
+    return typedws.COMPILED
 
 
 def _missing(what: str) -> None:
@@ -204,12 +246,13 @@ def compiled_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     package = root / "chatpkg"
     package.mkdir()
     (package / "__init__.py").write_text("", encoding="utf-8")
-    for name, source in (("models", MODELS), ("server", SERVER), ("tagless", TAGLESS)):
+    sources = (("models", MODELS), ("server", SERVER), ("native", NATIVE), ("tagless", TAGLESS))
+    for name, source in sources:
         (package / f"{name}.py").write_text(textwrap.dedent(source).lstrip(), encoding="utf-8")
     (root / "check.py").write_text(CHECK.lstrip(), encoding="utf-8")
-    # models.py is left out, as users are told to; server.py and tagless.py are compiled.
+    # models.py is left out, as users are told to; the others are compiled.
     completed = subprocess.run(
-        [sys.executable, "-m", "mypyc", "chatpkg/server.py", "chatpkg/tagless.py"],
+        [sys.executable, "-m", "mypyc", *(f"chatpkg/{name}.py" for name in COMPILED)],
         cwd=root,
         capture_output=True,
         text=True,
@@ -241,17 +284,29 @@ def test_a_compiled_user_package_runs_through_the_test_client(compiled_package: 
         "served under asyncio",
         "served under trio",
     ]
+    # Against the compiled typedws, a native subclass is refused with a TypeError saying what
+    # to do, instead of crashing; against the pure build it is an ordinary subclass.
+    expected_native = (
+        "native subclass refused: chatpkg.native.NativeWebSocket was compiled by mypyc as a "
+        "native subclass of typedws.WebSocket"
+        if _typedws_compiled()
+        else "native subclass accepted"
+    )
+    assert lines[4].startswith(expected_native), lines[4]
+    if lines[4].startswith("native subclass refused"):
+        assert "@mypyc_attr(native_class=False)" in lines[4]
+    findings = lines[5:]
     if _msgspec_version() < (0, 20):
         # msgspec 0.19's stubs declare no metaclass: mypyc made Chat a native class, which
         # cannot be created with msgspec's metaclass (typedws never sees the module).
-        assert lines[4:] == ["tagless import failed: mypyc classes can't have a metaclass"]
-    elif lines[4] == "tag kept: False":
+        assert findings == ["tagless import failed: mypyc classes can't have a metaclass"]
+    elif findings[0] == "tag kept: False":
         # mypyc dropped tag="chat": typedws explains it, naming the module and the way out.
-        assert len(lines) == 6
-        assert lines[5].startswith("refused: Endpoint receives=")
-        assert "'chatpkg.tagless', a module compiled with mypyc" in lines[5]
-        assert "mypyc silently drops class keywords" in lines[5]
-        assert "excluded from mypyc compilation" in lines[5]
+        assert len(findings) == 2
+        assert findings[1].startswith("refused: Endpoint receives=")
+        assert "'chatpkg.tagless', a module compiled with mypyc" in findings[1]
+        assert "mypyc silently drops class keywords" in findings[1]
+        assert "excluded from mypyc compilation" in findings[1]
     else:
         # A mypyc that keeps class keywords needs no explanation: the union just works.
-        assert lines[4:] == ["tag kept: True", "accepted"]
+        assert findings == ["tag kept: True", "accepted"]

@@ -19,7 +19,7 @@ tells how a message travels through this module and _connection.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar, overload
 
 from typedws._codecs import Codec
 from typedws._compat import mypyc_attr
@@ -93,7 +93,8 @@ class WebSocket(Connection):
 
     Raises:
         ValueError: ``scope["type"]`` is not ``"websocket"``.
-        TypeError: ``codec`` is neither a Codec nor None.
+        TypeError: ``codec`` is neither a Codec nor None, or the class is a subclass that a
+            user's mypyc compiled as a native class (which would crash; see the README).
     """
 
     def __init__(
@@ -104,6 +105,9 @@ class WebSocket(Connection):
         *,
         codec: Codec | None = None,
     ) -> None:
+        cls = type(self)
+        if cls is not WebSocket and cls.__basicsize__ < _WEBSOCKET_SIZE:
+            raise TypeError(native_subclass_problem(cls))
         super().__init__(scope, codec)
         self._receive = receive
         self._send = send
@@ -566,6 +570,24 @@ class WebSocket(Connection):
         """
         self._codec.msgpack_decoder(type)
         return MsgpackIterator(self, type)
+
+
+#: The C size of a WebSocket. A subclass is never smaller, unless a user's mypyc compiled it as
+#: a native class: mypyc lays such a class out without the fields of a base compiled in another
+#: extension module, and writing them would corrupt memory (README, "Compiling your own code
+#: with mypyc").
+_WEBSOCKET_SIZE: Final = WebSocket.__basicsize__
+
+
+def native_subclass_problem(cls: type) -> str:
+    """The TypeError message for a mypyc-native subclass of WebSocket (see _WEBSOCKET_SIZE)."""
+    return (
+        f"{cls.__module__}.{cls.__qualname__} was compiled by mypyc as a native subclass of "
+        "typedws.WebSocket, which mypyc lays out without WebSocket's own fields (they live in "
+        "another extension module): using it would crash the interpreter. Mark the class "
+        "@mypyc_attr(native_class=False) (from mypy_extensions), or define it in a module "
+        "that is not compiled"
+    )
 
 
 # The iterators are native classes with __anext__: mypyc cannot compile async generators
