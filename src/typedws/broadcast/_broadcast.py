@@ -333,7 +333,8 @@ class Broadcast:
             PayloadError: ``message`` does not match the channel's type (see
                 :meth:`Channel.encode`).
             BroadcastError: The Broadcast is not connected.
-            BroadcastUnavailable: Redis cannot be reached (the message was not stored).
+            BroadcastUnavailable: Redis cannot be reached (the message was not stored), or did
+                not answer in time (it may still be stored when Redis catches up).
         """
         if not isinstance(channel, Channel):
             raise TypeError(f"publish() needs a Channel, not {type(channel).__name__}")

@@ -21,13 +21,14 @@ published meanwhile is missed. A subscriber that resumes from an id, or whose qu
 overflowed, copies its backlog from the stream with ``XRANGE`` in batches.
 
 Faults. Redis unreachable at start: ``connect`` raises ``BroadcastUnavailable``. Lost later:
-``publish`` raises ``BroadcastUnavailable`` (the message was not stored; nothing is dropped
-silently) and readers and backlog fetches retry with exponential backoff, then go on from where
-they were; anything trimmed or lost meanwhile surfaces as a gap. A Redis that stops answering
-without closing the connection is noticed after ``SOCKET_TIMEOUT``: by a publish, and by a
-reader, which sends a ``PING`` on its subscribed connection after every quiet period
-(``block_ms``) and counts a ``PING`` not answered within the socket timeout as a lost Redis; an
-idle channel never counts as one, since Redis answers the ``PING``.
+``publish`` raises ``BroadcastUnavailable`` (nothing is dropped silently: the message was not
+stored, or, after a timeout, it may be stored once Redis catches up; the error says which) and
+readers and backlog fetches retry with exponential backoff, then go on from where they were;
+anything trimmed or lost meanwhile surfaces as a gap. A Redis that stops answering without closing
+the connection is noticed after ``SOCKET_TIMEOUT``: by a publish, and by a reader, which sends a
+``PING`` on its subscribed connection after every quiet period (``block_ms``) and counts a ``PING``
+not answered within the socket timeout as a lost Redis; an idle channel never counts as one, since
+Redis answers the ``PING``.
 
 Needs asyncio (redis-py's asyncio client) and Redis 6.2 or later (exclusive ``XRANGE`` ranges).
 Not compiled: all of it is awaiting Redis.
@@ -283,6 +284,14 @@ class RedisBackend(Backend):
                 keys=[self.stream_key(name), self.meta_key(name), self.notify_key(name)],
                 args=[self.retention, payload],
             )
+        except (RedisTimeoutError, TimeoutError) as exc:
+            # The command may be sitting in the socket buffer of a Redis that is slow or
+            # frozen: it runs when Redis wakes up, so the outcome is unknown, not a failure.
+            raise BroadcastUnavailable(
+                f"cannot publish to channel {name!r}: Redis at {_redact(self.url)} did not "
+                f"answer in time ({exc}); the message may still be stored when Redis catches "
+                "up, and then subscribers get it"
+            ) from exc
         except _CONNECTION_ERRORS as exc:
             raise BroadcastUnavailable(
                 f"cannot publish to channel {name!r}: Redis at {_redact(self.url)} is "

@@ -72,8 +72,12 @@ class BroadcastError(Exception):
 class BroadcastUnavailable(BroadcastError, ConnectionError):
     """The broadcast backend cannot be reached (Redis down at start, or lost while publishing).
 
-    ``publish`` raises it instead of dropping the message: the message was not stored, and the
-    caller decides whether to retry, report the failure to its client, or give up.
+    ``publish`` raises it instead of dropping the message silently, and the caller decides
+    whether to retry, report the failure to its client, or give up. Redis unreachable: the
+    message was not stored. Redis not answering within the socket timeout (frozen, overloaded):
+    the command may still run when Redis catches up, so the message may yet be delivered,
+    with an id the caller never saw; the message says which, and a caller that retries after
+    a timeout may publish twice.
     """
 
 
