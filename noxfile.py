@@ -447,3 +447,5 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_broadcast.py", "--append", results)
     # Memory per open connection (tracemalloc), typedws both builds against Starlette and Lilya.
     session.run("python", "benchmarks/bench_memory.py", "--pure-path", pure, "--append", results)
+    # Memory per idle connection through one uvicorn worker (RSS, 1,000 and 10,000 real clients).
+    session.run("python", "benchmarks/bench_rss.py", "--append", results)
