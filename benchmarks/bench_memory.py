@@ -202,9 +202,9 @@ def _child(implementation: str, connections: int, reads: str) -> None:
     print(json.dumps(result))
 
 
-def _run_child(
-    implementation: str, connections: int, reads: tuple[str, ...], pure_path: str | None
-) -> float:
+def _ask_child(implementation: str, pure_path: str | None, *args: str) -> Any:
+    """Run this script with ``args`` in a fresh interpreter (the pure build first on the path
+    for "typedws pure") and return the JSON its last line prints."""
     env = dict(os.environ)
     if implementation == "typedws pure":
         if pure_path is None:
@@ -213,14 +213,7 @@ def _run_child(
             p for p in (os.path.abspath(pure_path), env.get("PYTHONPATH", "")) if p
         )
     completed = subprocess.run(
-        [
-            sys.executable,
-            os.path.abspath(__file__),
-            "--child",
-            implementation,
-            str(connections),
-            ",".join(reads),
-        ],
+        [sys.executable, os.path.abspath(__file__), *args],
         capture_output=True,
         text=True,
         env=env,
@@ -228,7 +221,15 @@ def _run_child(
     )
     if completed.returncode != 0:
         raise RuntimeError(f"{implementation} failed:\n{completed.stderr}")
-    result: dict[str, Any] = json.loads(completed.stdout.splitlines()[-1])
+    return json.loads(completed.stdout.splitlines()[-1])
+
+
+def _run_child(
+    implementation: str, connections: int, reads: tuple[str, ...], pure_path: str | None
+) -> float:
+    result: dict[str, Any] = _ask_child(
+        implementation, pure_path, "--child", implementation, str(connections), ",".join(reads)
+    )
     if implementation.startswith("typedws"):
         expected = implementation == "typedws"
         if result["compiled"] is not expected:
@@ -241,19 +242,7 @@ def _timings_child(implementation: str) -> None:
 
 
 def _run_timings(implementation: str, pure_path: str | None) -> tuple[float, float]:
-    env = dict(os.environ)
-    if implementation == "typedws pure" and pure_path is not None:
-        env["PYTHONPATH"] = os.path.abspath(pure_path)
-    completed = subprocess.run(
-        [sys.executable, os.path.abspath(__file__), "--timings-child", implementation],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"{implementation} failed:\n{completed.stderr}")
-    first, again = json.loads(completed.stdout.splitlines()[-1])
+    first, again = _ask_child(implementation, pure_path, "--timings-child", implementation)
     return (float(first), float(again))
 
 

@@ -14,6 +14,7 @@ benchmark's warm-up connections import it before the baseline is read).
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 
@@ -33,43 +34,25 @@ async def raw(scope: dict[str, Any], receive: Any, send: Any) -> None:
         pass
 
 
-async def starlette(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    from starlette.websockets import WebSocket, WebSocketDisconnect
+def _library_app(module: str) -> Any:
+    """The same idle app for each library: ``module`` has ``WebSocket`` and
+    ``WebSocketDisconnect`` (Starlette's, Lilya's and typedws's all do)."""
 
-    ws = WebSocket(scope, receive, send)
-    await ws.accept()
-    ws.headers, ws.url  # noqa: B018 - read once, cached on ws
-    await ws.send_text(_ready(ws.query_params["user"], len(ws.cookies)))
-    try:
-        while True:
-            await ws.receive_text()
-    except WebSocketDisconnect:
-        pass
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        library = importlib.import_module(module)
+        ws = library.WebSocket(scope, receive, send)
+        await ws.accept()
+        ws.headers, ws.url  # noqa: B018 - read once, cached on ws
+        await ws.send_text(_ready(ws.query_params["user"], len(ws.cookies)))
+        try:
+            while True:
+                await ws.receive_text()
+        except library.WebSocketDisconnect:
+            pass
 
-
-async def lilya(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    from lilya.websockets import WebSocket, WebSocketDisconnect
-
-    ws = WebSocket(scope, receive, send)
-    await ws.accept()
-    ws.headers, ws.url  # noqa: B018 - read once, cached on ws
-    await ws.send_text(_ready(ws.query_params["user"], len(ws.cookies)))
-    try:
-        while True:
-            await ws.receive_text()
-    except WebSocketDisconnect:
-        pass
+    return app
 
 
-async def typedws(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    from typedws import WebSocket, WebSocketDisconnect
-
-    ws = WebSocket(scope, receive, send)
-    await ws.accept()
-    ws.headers, ws.url  # noqa: B018 - read once, cached on ws
-    await ws.send_text(_ready(ws.query_params["user"], len(ws.cookies)))
-    try:
-        while True:
-            await ws.receive_text()
-    except WebSocketDisconnect:
-        pass
+starlette = _library_app("starlette.websockets")
+lilya = _library_app("lilya.websockets")
+typedws = _library_app("typedws")
