@@ -13,13 +13,18 @@ One ASGI app routed by path, each route a typedws app with one production option
   ``started_by`` in the state.
 * ``GET /stats``: the process's resident memory and the open connections; ``POST /drain``:
   ``await chat_app.drain(reason="deploying")``, answered once it is over.
+* ``GET /lag`` (asyncio only; benchmarks/bench_hostile.py): the event loop's lag (how late a
+  5 ms sleep wakes) since the previous ``/lag``, p50, p99 and max in ms; the first call starts
+  the measuring task.
 
 Started as ``production_app:app`` (the tests put this folder on PYTHONPATH).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import time
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
@@ -106,6 +111,29 @@ def _rss_kib() -> int:
     return 0
 
 
+_lags: list[float] = []
+_lag_task: list[asyncio.Task[None]] = []
+
+
+async def _measure_lag() -> None:
+    while True:
+        due = time.perf_counter() + 0.005
+        await asyncio.sleep(0.005)
+        _lags.append(time.perf_counter() - due)
+
+
+def _lag_report() -> dict[str, float | None]:
+    if not _lag_task:
+        _lag_task.append(asyncio.get_running_loop().create_task(_measure_lag()))
+    lags = sorted(_lags)
+    _lags.clear()
+
+    def ms(fraction: float) -> float | None:
+        return lags[min(len(lags) - 1, int(fraction * len(lags)))] * 1000 if lags else None
+
+    return {"p50": ms(0.5), "p99": ms(0.99), "max": ms(1.0)}
+
+
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
         await chat_app(scope, receive, send)
@@ -125,6 +153,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
                 "started_by": state.get("started_by"),
             }
         )
+        await Response(body, 200, media_type="application/json")(scope, receive, send)
+    elif scope["path"] == "/lag":
+        body = msgspec.json.encode(_lag_report())
         await Response(body, 200, media_type="application/json")(scope, receive, send)
     elif scope["path"] == "/drain":
         await chat_app.drain(reason="deploying")

@@ -8,9 +8,12 @@ library's asyncio client. Checked:
   1008;
 * hostile clients (a client sending 10,000 messages a second against ``rate_limit``, 200 silent
   clients against ``idle_timeout``, oversized messages, foreign origins) are refused with their
-  codes while 50 well-behaved clients keep talking on the same server: their throughput with and
-  without the hostile ones is measured in the same run and printed (``-s`` shows it); the
-  assertion is only that they were not starved. The server's memory stays flat;
+  codes while 50 well-behaved clients keep talking on the same server; the assertion is only that
+  they were not starved. How much of their throughput and latency they keep is a benchmark's
+  question, not a test's: benchmarks/bench_hostile.py (``nox -s bench``) measures it fairly
+  (clients in processes of their own, the server alone on a CPU, phases alternated). Here every
+  client shares this process's event loop, so the rates printed (``-s``) say little about the
+  server. The server's memory stays flat;
 * draining: 50 open chat connections, ``POST /drain`` (``app.drain()``): every client gets the
   application's goodbye, which counts what it was sent, then 1001; every handler's ``finally``
   ran (the server prints one line each).
@@ -299,10 +302,9 @@ async def test_hostile_clients_are_refused_and_the_others_keep_talking(
         codes.update({f"rate {code}": n for code, n in flooded["codes"].items()})
         memory.append(_stats(uvicorn)["rss_kib"])
         print(
-            f"\nround {round_ + 1}: well-behaved clients ({WELL_BEHAVED}, echo round trips): "
-            f"{alone:,.0f} messages/s alone, {beside:,.0f} messages/s beside the hostile ones "
-            f"({beside / alone:.0%}); the flood sent {flooded['sent'] / PHASE_SECONDS:,.0f} "
-            f"messages/s; refusals: {dict(codes)}; server memory (KiB) {memory}"
+            f"\nround {round_ + 1}: refusals: {dict(codes)}; server memory (KiB) {memory}; "
+            f"well-behaved clients {alone:,.0f} -> {beside:,.0f} echoes/s (all clients in "
+            "this process: not a measure of the server, see benchmarks/bench_hostile.py)"
         )
         assert codes["idle 1001"] == SILENT, codes
         assert codes["rate 1008"] >= 1, codes
