@@ -16,9 +16,11 @@ it reconnects), 200 silent connections (each reconnecting when closed, spread ov
 timeout: 200 always open), 256 KiB messages, foreign origins. With two CPUs or more the server
 is pinned alone to one CPU and every client (and this runner) to the others, so that what
 differs between phases is what the server does, not what the clients' CPU allows. On the
-clients' CPU the well-behaved and the hostile clients share the time (``--hostile-nice N``
-lowers the hostile ones' priority; on a busy machine they then hardly run): the clients' own
-CPU and their event loop's lag are reported, so a client-side delay shows as such.
+clients' CPU the hostile processes run at nice 10 (``--hostile-nice``): the well-behaved
+clients get the CPU they need and the hostile ones the rest (with ``--hostile-nice 0`` the
+hostile load is heavier but the well-behaved clients then wait for their own CPU, which is not
+the server's doing). The hostile load achieved is reported per shape, and the clients' own CPU
+and their event loop's lag, so a client-side delay shows as such.
 
 Phases alternate, well-behaved clients alone and beside the hostile ones (ABBA order, after a
 warm-up of each), in two shapes:
@@ -355,6 +357,22 @@ def summarize(
                 f"{len(timed)}/{len(phases)}",
             )
         )
+    besides = [r[(shape, True)] for r in rounds]
+    codes: Counter[str] = Counter()
+    per_s: dict[str, list[float]] = {}
+    for p in besides:
+        codes.update(p.codes)
+        for code, value in p.codes_per_s.items():
+            per_s.setdefault(code, []).append(value)
+    refusals = ", ".join(
+        f"{code} {_range(values, ',.0f')}/s ({codes[code]:,} in all)"
+        for code, values in sorted(per_s.items())
+    )
+    flood = _range([p.flood_sent_per_s for p in besides], ",.0f")
+    notes.append(
+        f"{shape} loop: the hostile load, per second of a beside phase: refusals {refusals}; "
+        f"the flood sent {flood} messages/s"
+    )
     if p99_ratios:
         notes.append(f"{shape} loop: p99 beside / alone, per round: {_range(p99_ratios, '.2f')}")
     if hostile_share:
@@ -433,7 +451,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="ABBA rounds per shape (>= 3)")
     parser.add_argument("--seconds", type=float, default=3.0, help="timed window per phase")
     parser.add_argument("--rate", type=float, default=40.0, help="open loop: msgs/s per client")
-    parser.add_argument("--hostile-nice", type=int, default=0)
+    parser.add_argument("--hostile-nice", type=int, default=10)
     parser.add_argument("--ws", default="websockets-sansio", help="uvicorn's --ws")
     parser.add_argument("--no-pin", action="store_true", help="no CPU pinning")
     parser.add_argument("--append", help="also append the section to this markdown file")
@@ -488,19 +506,6 @@ def main() -> None:
     output = server.output()
     elapsed = time.monotonic() - started
 
-    besides = [p for r in rounds for p in r.values() if p.beside]
-    codes: Counter[str] = Counter()
-    for p in besides:
-        codes.update(p.codes)
-    per_s: dict[str, list[float]] = {}
-    for p in besides:
-        for code, value in p.codes_per_s.items():
-            per_s.setdefault(code, []).append(value)
-    flood_rates = [p.flood_sent_per_s for p in besides]
-    refusals = ", ".join(
-        f"{code} {_range(values, ',.0f')}/s ({codes[code]:,} in all)"
-        for code, values in sorted(per_s.items())
-    )
     lines = [
         "",
         TITLE,
@@ -533,8 +538,6 @@ def main() -> None:
         lines += [*print_table(title, rows), ""]
         notes += shape_notes
     notes += [
-        f"hostile refusals per second of a beside phase: {refusals}",
-        f"the flood sent {_range(flood_rates, ',.0f')} messages/s",
         f"server RSS {rss_before:,} KiB after the warm-up, {rss_after:,} KiB at the end "
         f"({rss_after - rss_before:+,} KiB)",
         f"run time {elapsed:.0f} s; load average at the start {load}",
