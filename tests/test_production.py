@@ -29,6 +29,7 @@ from typedws import (
     race,
     websocket_app,
 )
+from typedws._limits import RefusalLog
 from typedws.testing import Closed, Rejected, connect
 from typedws.types import Message
 
@@ -88,6 +89,46 @@ async def test_a_foreign_origin_is_refused_before_the_handler_runs(
     assert "/room" in caplog.text
     assert "testclient:50000" in caplog.text
     assert "https://evil.example" in caplog.text
+
+
+async def test_a_stream_of_refusals_logs_one_warning_per_interval(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A hostile client chooses how often it is refused: the log must not follow its rate.
+    app = echo(Outcome(), allowed_origins=["https://chat.example"])
+    with caplog.at_level(logging.DEBUG, logger="typedws"):
+        for _ in range(20):
+            with pytest.raises(Rejected):
+                async with connect(app, "/room", headers={"origin": "https://evil.example"}):
+                    pass
+    refusals = [r for r in caplog.records if r.getMessage().startswith("refusing /room")]
+    assert len(refusals) == 20  # each one still logged, with path and client...
+    levels = [r.levelno for r in refusals]
+    assert levels == [logging.WARNING] + [logging.DEBUG] * 19  # ...one of them as a warning
+
+
+def test_refusal_log_counts_what_it_kept_at_debug_level(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    log = RefusalLog(interval=10.0, clock=lambda: now[0])
+    with caplog.at_level(logging.DEBUG, logger="typedws"):
+        for i in range(5):
+            log.refused("rate_limit", "closing /x from c:%d with 1008", i)
+        log.refused("idle_timeout", "closing /x from c:9 with 1001")  # its own interval
+        now[0] += 9.9
+        log.refused("rate_limit", "closing /x from c:5 with 1008")
+        now[0] += 0.2  # 10.1 s after the first
+        log.refused("rate_limit", "closing /x from c:6 with 1008")
+        log.refused("idle_timeout", "closing /x from c:10 with 1001")  # nothing to count
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "closing /x from c:0 with 1008",
+        "closing /x from c:9 with 1001",
+        "5 more refusal(s) by rate_limit in the 10 s before the next one (logged at debug level)",
+        "closing /x from c:6 with 1008",
+        "closing /x from c:10 with 1001",
+    ]
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert debug == [f"closing /x from c:{i} with 1008" for i in (1, 2, 3, 4, 5)]
 
 
 @pytest.mark.parametrize(

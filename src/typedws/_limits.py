@@ -21,8 +21,9 @@ What a refusal looks like, RFC 6455 section 7.4.1's codes:
 For the last three the guard sends the close itself and hands the WebSocket a
 ``websocket.disconnect`` with that code, so the pending receive raises
 ``WebSocketDisconnect(code)`` and the handler's loop ends as if the client had left; a send
-after that raises WebSocketDisconnect too. Each refusal is logged (logger ``typedws``, warning)
-with the path and the client.
+after that raises WebSocketDisconnect too. Each refusal is logged (logger ``typedws``) with the
+path and the client: the first of each kind in ``REFUSAL_LOG_INTERVAL`` seconds as a warning,
+the others at debug level and counted in the next warning of that kind (:class:`RefusalLog`).
 
 Not compiled (setup.py): awaiting wrappers gain nothing from mypyc, and the options' cost only
 matters when they are set.
@@ -36,13 +37,13 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final, cast
 
 from typedws._loop import running_asyncio
 from typedws.types import Message, Receive, Scope, Send
 
-__all__ = ["Guard", "Limits", "origin_problem", "peer"]
+__all__ = ["Guard", "Limits", "RefusalLog", "origin_problem", "peer"]
 
 logger: Final = logging.getLogger("typedws")
 
@@ -52,6 +53,59 @@ POLICY_VIOLATION: Final = 1008
 TOO_BIG: Final = 1009
 
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+#: Seconds in which each kind of refusal is logged once as a warning (see RefusalLog).
+REFUSAL_LOG_INTERVAL: Final = 10.0
+#: The kind of refusal behind each close code of the guard (its option's name).
+_KIND_OF_CODE: Final = {
+    GOING_AWAY: "idle_timeout",
+    POLICY_VIOLATION: "rate_limit",
+    TOO_BIG: "max_message_size",
+}
+
+
+class RefusalLog:
+    """An application's log of refusals: the first of each kind per interval as a warning, the
+    others at debug level, and how many there were in the next warning of that kind.
+
+    Refusals are what hostile clients cause, at the rate they choose. One warning each let a
+    client that opens hundreds of connections a second write hundreds of lines a second: server
+    CPU taken beside every good connection, and the rest of the log buried (measured:
+    benchmarks/RESULTS.md, "Hostile clients"). The count comes with the next refusal of the
+    kind after the interval (as syslog's "last message repeated"), so a burst that stops is
+    counted when the next one starts; the lines themselves stay at debug level.
+    """
+
+    __slots__ = ("_clock", "_interval", "_kinds")
+
+    def __init__(
+        self,
+        interval: float = REFUSAL_LOG_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._interval = interval
+        self._clock = clock
+        #: kind -> [when its interval started, refusals logged at debug level since]
+        self._kinds: dict[str, list[float]] = {}
+
+    def refused(self, kind: str, message: str, *args: object) -> None:
+        """Log one refusal of ``kind`` (``message % args``, with path and client)."""
+        now = self._clock()
+        window = self._kinds.get(kind)
+        if window is not None and now - window[0] < self._interval:
+            window[1] += 1
+            logger.debug(message, *args)
+            return
+        if window is not None and window[1]:
+            logger.warning(
+                "%d more refusal(s) by %s in the %.0f s before the next one (logged at debug "
+                "level)",
+                int(window[1]),
+                kind,
+                now - window[0],
+            )
+        self._kinds[kind] = [now, 0.0]
+        logger.warning(message, *args)
 
 
 def _normal_origin(origin: str) -> str | None:
@@ -105,7 +159,7 @@ class Limits:
     Raises TypeError or ValueError, naming the option, for a value that cannot be one.
     """
 
-    __slots__ = ("guarded", "idle_timeout", "max_message_size", "origins", "rate_limit")
+    __slots__ = ("guarded", "idle_timeout", "log", "max_message_size", "origins", "rate_limit")
 
     def __init__(
         self,
@@ -141,6 +195,8 @@ class Limits:
             seconds = _positive(rate_limit[1], "rate_limit's seconds", integer=False)
             #: (N, S): at most N messages in any S seconds; None: no limit.
             self.rate_limit = (count, seconds)
+        #: The application's refusals, logged (see RefusalLog).
+        self.log = RefusalLog()
         #: Whether a connection needs a :class:`Guard` (a per-message limit is set).
         self.guarded: bool = (
             self.max_message_size is not None
@@ -198,6 +254,7 @@ class Guard:
         "_closed",
         "_expired",
         "_idle",
+        "_log",
         "_loop",
         "_max_size",
         "_rate",
@@ -217,6 +274,7 @@ class Guard:
         self._max_size = limits.max_message_size
         self._idle = limits.idle_timeout
         self._rate = limits.rate_limit
+        self._log = limits.log
         self._stamps: collections.deque[float] | None = (
             collections.deque(maxlen=self._rate[0]) if self._rate is not None else None
         )
@@ -335,7 +393,8 @@ class Guard:
         return closed
 
     async def _close(self, code: int, what: str) -> None:
-        logger.warning(
+        self._log.refused(
+            _KIND_OF_CODE.get(code, str(code)),
             "closing %s from %s with %d: %s",
             self.scope.get("path", "?"),
             peer(self.scope),

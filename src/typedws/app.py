@@ -270,14 +270,18 @@ class WebSocketApp:
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         limits = self.limits
-        refusal: str | None = None
+        kind, refusal = "", None
         if self._connections.draining:
-            refusal = "the application is draining"
+            kind, refusal = "draining", "the application is draining"
         elif limits.origins is not None:
-            refusal = origin_problem(scope, limits.origins)
+            kind, refusal = "allowed_origins", origin_problem(scope, limits.origins)
         if refusal is not None:
-            logger.warning(
-                "refusing %s from %s (HTTP 403): %s", scope.get("path", "?"), peer(scope), refusal
+            limits.log.refused(
+                kind,
+                "refusing %s from %s (HTTP 403): %s",
+                scope.get("path", "?"),
+                peer(scope),
+                refusal,
             )
             # ASGI spec: a close before accept rejects the handshake; the server answers 403.
             await WebSocket(scope, receive, send).close()
