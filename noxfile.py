@@ -449,3 +449,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/bench_memory.py", "--pure-path", pure, "--append", results)
     # Memory per idle connection through one uvicorn worker (RSS, 1,000 and 10,000 real clients).
     session.run("python", "benchmarks/bench_rss.py", "--append", results)
+    # Hostile clients beside 50 well-behaved ones through uvicorn (issue 15): their throughput and
+    # latency with and without the hostile load, alternating phases, server pinned to one CPU.
+    session.run("python", "benchmarks/bench_hostile.py", "--append", results)
