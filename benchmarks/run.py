@@ -43,9 +43,15 @@ def _one_cpu() -> set[int] | None:
 
 
 class Worker:
-    """One worker process (see _worker.py), with or without the pure build on its path."""
+    """One worker process (see _worker.py), with or without the pure build on its path.
 
-    def __init__(self, pure_path: str | None, cpus: set[int] | None = None) -> None:
+    ``python``: the interpreter to run it with (default: this one); bench_pythons.py runs the
+    workers of each supported CPython from that Python's own environment.
+    """
+
+    def __init__(
+        self, pure_path: str | None, cpus: set[int] | None = None, python: str | None = None
+    ) -> None:
         env = dict(os.environ)
         if pure_path:
             pure_path = os.path.abspath(pure_path)  # the worker runs in benchmarks/
@@ -53,7 +59,7 @@ class Worker:
                 p for p in (pure_path, env.get("PYTHONPATH", "")) if p
             )
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "_worker.py")],
+            [python or sys.executable, str(HERE / "_worker.py")],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -59,6 +59,8 @@ void CPy_TypeErrorTraceback(const char *filename, const char *funcname, int line
 void CPy_AttributeError(const char *filename, const char *funcname, const char *classname,
                         const char *attrname, int line, PyObject *globals);
 PyObject *CPy_GetCoro(PyObject *obj);
+PyObject *CPy_FetchStopIterationValue(void);
+int CPyGen_SetStopIterationValue(PyObject *value);
 PyObject *CPyIter_Send(PyObject *iter, PyObject *val, PyObject **stop_iter_value);
 int CPy_YieldFromErrorHandle(PyObject *iter, PyObject **outp);
 """
@@ -203,6 +205,64 @@ PyObject *CPyDef_pkg___Conn___outer(PyObject *self) {
 """
 
 
+# A coroutine class (edit 5): its generator helper, mypyc's __next__, its am_send wrapper and the
+# two slots of its type object, as mypyc 2.4.1 writes them (the helper reduced to a return; its
+# two names, long as mypyc makes them, put in after).
+GENERATOR_CLASS = """\
+PyObject *HELPER(PyObject *cpy_r___mypyc_self__, PyObject *cpy_r_type, PyObject *cpy_r_value,
+                 PyObject *cpy_r_traceback, PyObject *cpy_r_arg, PyObject **cpy_r_stop_iter_ptr) {
+    if (cpy_r_stop_iter_ptr != NULL) {
+        *cpy_r_stop_iter_ptr = Py_NewRef(cpy_r_arg);
+        return NULL;
+    }
+    CPyGen_SetStopIterationValue(cpy_r_arg);
+    return NULL;
+}
+PyObject *CPyDef_pkg___recv_Conn_gen_____next__(PyObject *cpy_r___mypyc_self__) {
+    PyObject *cpy_r_r0;
+    PyObject *cpy_r_r1;
+    PyObject *cpy_r_r2;
+    cpy_r_r0 = (PyObject *)&_Py_NoneStruct;
+    cpy_r_r1 = HELPER(cpy_r___mypyc_self__, cpy_r_r0, cpy_r_r0, cpy_r_r0, cpy_r_r0, 0);
+    if (cpy_r_r1 == NULL) goto CPyL2;
+    return cpy_r_r1;
+CPyL2: ;
+    cpy_r_r2 = NULL;
+    return cpy_r_r2;
+}
+        static PySendResult SEND(PyObject *self, PyObject *arg, PyObject **result) {
+            PyObject *stop_iter_value = NULL;
+            PyObject *retval = HELPER(self, Py_None, Py_None, Py_None, arg, &stop_iter_value);
+            if (retval != NULL) {
+                *result = retval;
+                return PYGEN_NEXT;
+            }
+            if (stop_iter_value == NULL) {
+                if (PyErr_ExceptionMatches(PyExc_StopIteration)) {
+                    stop_iter_value = CPy_FetchStopIterationValue();
+                }
+                if (stop_iter_value == NULL) {
+                    *result = NULL;
+                    return PYGEN_ERROR;
+                }
+            }
+            *result = stop_iter_value;
+            return PYGEN_RETURN;
+        }
+        static PyAsyncMethods pkg___recv_Conn_gen_as_async = {
+            .am_send = SEND,
+        };
+        PyTypeObject CPyType_pkg___recv_Conn_gen_template_ = {
+            PyVarObject_HEAD_INIT(NULL, 0)
+            .tp_name = "recv_Conn_gen",
+            .tp_as_async = &pkg___recv_Conn_gen_as_async,
+            .tp_iternext = CPyDef_pkg___recv_Conn_gen_____next__,
+        };
+""".replace("HELPER", "CPyDef_pkg___recv_Conn_gen_____mypyc_generator_helper__").replace(
+    "SEND", "CPyDunder_am_sendpkg___recv_Conn_gen"
+)
+
+
 @dataclass
 class Extension:
     name: str
@@ -266,6 +326,54 @@ def test_error_paths_are_routed_through_cold_functions(tmp_path: Path) -> None:
     assert 'const char TypedWS_mypyc_tuning[] = "typedws-mypyc-tuning: edits 1 2 3";' in text
     assert tuning.applied == {extension.sources[0]: [1, 2, 3]}
     assert extension.extra_compile_args == (["-fno-semantic-interposition"] if LINUX else [])
+
+
+def test_iterator_slots_return_through_am_send(tmp_path: Path) -> None:
+    extension = _extension(tmp_path, CODE + GENERATOR_CLASS)
+    tuning, text = _tune(extension)
+    assert "            .tp_iternext = TypedWS_next_pkg___recv_Conn_gen,\n" in text
+    send = "CPyDunder_am_sendpkg___recv_Conn_gen"
+    assert f"PySendResult status = {send}(self, Py_None, &result);" in text
+    # Declared above the function that calls it: mypyc defines it next to the type, further down.
+    assert text.index(
+        f"static PySendResult {send}(PyObject *self, PyObject *arg, PyObject **result);"
+    ) < text.index("TypedWS_next_pkg___recv_Conn_gen(PyObject")
+    # The Python-level __next__ (mypyc's method wrapper calls the native one) is unchanged.
+    assert "PyObject *CPyDef_pkg___recv_Conn_gen_____next__(PyObject" in text
+    assert 'TypedWS_mypyc_tuning[] = "typedws-mypyc-tuning: edits 1 2 3 5";' in text
+    assert tuning.applied == {extension.sources[0]: [1, 2, 3, 5]}
+    # The compiler's strictest reading of it, as the build compiles it (-O3 finds more).
+    extension.extra_compile_args += ["-O3", "-Wall", "-Werror", "-Wno-unused-function"]
+    tuning.build(extension, lambda: _compile(extension))
+    data = (tmp_path / "build" / "__native_x.o").read_bytes()
+    assert b"typedws-mypyc-tuning: edits 1 2 3 5" in data
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # __next__ passes something else than None to the helper.
+        ("cpy_r_r0 = (PyObject *)&_Py_NoneStruct;", "cpy_r_r0 = cpy_r___mypyc_self__;"),
+        # am_send is not the wrapper around the same helper.
+        (
+            "(self, Py_None, Py_None, Py_None, arg, &stop_iter_value)",
+            "(self, arg, NULL, NULL, arg, &stop_iter_value)",
+        ),
+        # The type's async slots name another am_send.
+        (".am_send = CPyDunder_am_sendpkg___recv_Conn_gen,", ".am_send = NULL,"),
+    ],
+)
+def test_a_generator_class_of_another_shape_keeps_its_iterator_slot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str
+) -> None:
+    code = CODE + GENERATOR_CLASS.replace(old, new)
+    _, text = _tune(_extension(tmp_path, code))
+    assert ".tp_iternext = CPyDef_pkg___recv_Conn_gen_____next__," in text
+    assert "TypedWS_IterNext" not in text
+    assert 'typedws-mypyc-tuning: edits 1 2 3"' in text  # the other edits still apply
+    assert "edit 5 skipped: no generator class whose tp_iternext and am_send mypyc wrote" in (
+        capsys.readouterr().err
+    )
 
 
 def test_another_mypyc_gets_its_own_c(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -480,10 +588,10 @@ def test_the_compiled_build_carries_the_edits() -> None:
     libraries = sorted(site.glob("*__mypyc*"))
     assert libraries, f"no mypyc shared library next to {site / 'typedws'}"
     data = b"".join(library.read_bytes() for library in libraries)
-    # Written by the tuning into the shared library: all three C edits found their shape. A mypyc
+    # Written by the tuning into the shared library: all four C edits found their shape. A mypyc
     # other than the pinned one, or a fallback to mypyc's own C, builds without it (the build
     # output says why).
-    assert b"typedws-mypyc-tuning: edits 1 2 3" in data
+    assert b"typedws-mypyc-tuning: edits 1 2 3 5" in data
     # Symbols of the cold error helpers and of the shared environments (edits 2 and 3).
     assert b"TypedWS_AddTraceback" in data
     assert b"TypedWS_env_0" in data
