@@ -445,6 +445,13 @@ def bench(session: nox.Session) -> None:
             out = args[i + 1]
     results = os.path.join(out, "RESULTS.md")
     session.run("python", "benchmarks/bench_broadcast.py", "--append", results)
+    # The layer benchmark on every supported CPython (issue 18): a compiled build per Python,
+    # kept between runs in the session's tmp directory.
+    session.run(
+        "python", "benchmarks/bench_pythons.py", "--append", results,
+        "--venvs", os.path.join(session.create_tmp(), "pythons"),
+        *(["--quick"] if "--quick" in session.posargs else []),
+    )  # fmt: skip
     # Memory per open connection (tracemalloc), typedws both builds against Starlette and Lilya.
     session.run("python", "benchmarks/bench_memory.py", "--pure-path", pure, "--append", results)
     # Memory per idle connection through one uvicorn worker (RSS, 1,000 and 10,000 real clients).
