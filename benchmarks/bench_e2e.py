@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import os
 import socket
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import encoded
+from _process import cpu_seconds, free_port
 
 HERE = Path(__file__).resolve().parent
 APPS = ["raw", "starlette", "typedws"]
@@ -34,24 +34,10 @@ WINDOW = 4
 UVICORN_ARGS = ["--log-level", "warning", "--lifespan", "off", "--ws", "websockets-sansio"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
 class Server:
     def __init__(self, app: str) -> None:
         self.app = app
-        self.port = _free_port()
+        self.port = free_port()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -146,9 +132,9 @@ def run_e2e(rounds: int = 5, seconds: float = 2.0, warmup: float = 0.5) -> dict[
             for app in order:
                 server = servers[app]
                 _settle()
-                cpu_before = _cpu_seconds(server.process.pid)
+                cpu_before = cpu_seconds(server.process.pid)
                 count, elapsed = asyncio.run(_load(server.port, seconds, warmup))
-                cpu_used = _cpu_seconds(server.process.pid) - cpu_before
+                cpu_used = cpu_seconds(server.process.pid) - cpu_before
                 total = count / elapsed * (seconds + warmup)  # messages over the CPU window
                 rates[app].append(count / elapsed)
                 cpu[app].append(cpu_used / total * 1e6)

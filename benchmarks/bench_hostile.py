@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from _process import cpu_seconds, free_port, rss_kib
+
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent / "tests"
 CLIENTS = HERE / "_hostile_clients.py"
@@ -71,26 +73,6 @@ KIND_CODES = {"flood": "rate", "silent": "idle", "oversized": "size", "foreign":
 #: Seconds the hostile clients run before the well-behaved ones start (all connected, steady).
 RAMP = 1.0
 TITLE = "## Hostile clients beside 50 well-behaved ones (uvicorn)"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 def _placement(pin: bool) -> tuple[set[int] | None, set[int] | None, str]:
@@ -118,7 +100,7 @@ class Server:
     """uvicorn serving production_app:app, one worker, its output to a file."""
 
     def __init__(self, env: dict[str, str], cpus: set[int] | None, ws: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (open for the server's life)
         uvicorn = [sys.executable, "-m", "uvicorn", "production_app:app", "--app-dir", str(TESTS)]
         args = ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
@@ -148,10 +130,10 @@ class Server:
         return f"ws://127.0.0.1:{self.port}"
 
     def cpu(self) -> float:
-        return _cpu_seconds(self.process.pid)
+        return cpu_seconds(self.process.pid)
 
     def rss(self) -> int:
-        return _rss_kib(self.process.pid)
+        return rss_kib(self.process.pid)
 
     def stats(self, path: str = "/stats") -> dict[str, Any]:
         client = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
@@ -235,7 +217,7 @@ def run_phase(
     for line in good.stdout:
         word = line.strip()
         if word in ("start", "end"):
-            hostile_cpu = sum(_cpu_seconds(p.pid) for p in hostile if p.poll() is None)
+            hostile_cpu = sum(cpu_seconds(p.pid) for p in hostile if p.poll() is None)
             lag = server.stats("/lag")  # at "end": the server loop's lag in the window
             marks[word] = (time.monotonic(), server.cpu(), hostile_cpu, lag)
         elif word.startswith("{"):

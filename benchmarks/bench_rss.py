@@ -48,6 +48,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from _process import cpu_seconds, free_port, rss_kib
+
 HERE = Path(__file__).resolve().parent
 APPS = ["raw", "starlette", "typedws", "lilya"]
 LABELS = {
@@ -222,20 +224,6 @@ def _all(clients: list[Client], commands: list[dict[str, Any]]) -> list[dict[str
 # --- the server -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
 def _established(port: int) -> int:
     """How many TCP connections to ``port`` on 127.0.0.1 are established, server side."""
     local = f"0100007F:{port:04X}"
@@ -251,7 +239,7 @@ def _established(port: int) -> int:
 class Server:
     def __init__(self, app: str, cpus: set[int] | None, pure_path: str | None) -> None:
         self.app = app
-        self.port = _free_port()
+        self.port = free_port()
         env = dict(os.environ)
         if pure_path:
             env["PYTHONPATH"] = os.pathsep.join(
@@ -284,13 +272,12 @@ class Server:
 
     @property
     def rss(self) -> int:
-        return _rss_kib(self.process.pid)
+        return rss_kib(self.process.pid)
 
     @property
     def cpu(self) -> float:
         """User + system CPU seconds of the server so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.process.pid)
 
     def wait_connections(self, expected: int, timeout: float = 10.0) -> int:
         """Wait until ``expected`` connections to the server are established; how many are."""
